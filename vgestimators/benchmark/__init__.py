@@ -1,0 +1,12 @@
+"""The rare-species benchmark (``python -m vgestimators.benchmark``)."""
+
+from ..utils._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "run_benchmark": "._run",
+        "BenchmarkConfig": "._run",
+        "SoftmaxImageClassifier": "._softmax",
+    },
+)

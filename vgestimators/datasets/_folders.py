@@ -1,0 +1,446 @@
+"""List the images of a folder-per-class data set (Endless Forams layout)."""
+
+import os
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import Bunch
+from sklearn.utils._param_validation import StrOptions, validate_params
+
+__all__ = ["load_image_folder"]
+
+IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
+
+# "12 - Globigerinoides sacculifer", "12_Globigerinoides_sacculifer",
+# "012. Orbulina universa", "7) Candeina nitida".
+_NUMBER_PREFIX = re.compile(r"^\s*(\d+)\s*(?:[-_.):]+\s*|\s+)(.*)$")
+_DIGITS = re.compile(r"(\d+)")
+
+
+def parse_class_name(folder):
+    """Class name and number of a class folder's name.
+
+    A leading number followed by a separator (``" - "``, ``"_"``, ``"."``,
+    ``")"``, ``":"`` or spaces) is split off as the class number; underscores
+    become spaces and runs of white space shrink to one space.  A name that is
+    only a number keeps that number as its name.
+
+    Examples
+    --------
+    >>> parse_class_name("12 - Globigerinoides  sacculifer")
+    ('Globigerinoides sacculifer', 12)
+    >>> parse_class_name("Orbulina_universa")
+    ('Orbulina universa', None)
+    >>> parse_class_name("07")
+    ('07', 7)
+    """
+    number = None
+    rest = folder
+    match = _NUMBER_PREFIX.match(folder)
+    if match and match.group(2).strip(" _-.):"):
+        number, rest = int(match.group(1)), match.group(2)
+    elif folder.strip().isdigit():
+        number = int(folder.strip())
+    name = " ".join(rest.replace("_", " ").split())
+    return name, number
+
+
+def _natural_key(text):
+    """Sort key putting "2 - x" before "12 - y" and "img9" before "img10"."""
+    return [
+        (0, int(part), part) if part.isdigit() else (1, 0, part.casefold())
+        for part in _DIGITS.split(text)
+    ]
+
+
+def _check_extensions(extensions):
+    if isinstance(extensions, str):
+        extensions = (extensions,)
+    try:
+        extensions = tuple(extensions)
+    except TypeError:
+        raise TypeError(
+            "extensions must be a file extension such as '.jpg' or a sequence "
+            f"of them, got {type(extensions).__name__}."
+        ) from None
+    if not extensions or not all(
+        isinstance(e, str) and e.strip(".") for e in extensions
+    ):
+        raise ValueError(
+            f"extensions must be non-empty strings such as '.jpg', got {extensions!r}."
+        )
+    return frozenset("." + e.lower().lstrip(".") for e in extensions)
+
+
+def _is_hidden(name):
+    return name.startswith(".") or name in {"Thumbs.db", "desktop.ini", "__MACOSX"}
+
+
+def _list_class_folder(folder, recursive):
+    """Relative POSIX paths of all visible files under ``folder`` and skips."""
+    files, skipped = [], []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        rel_dir = Path(dirpath).relative_to(folder)
+        visible = []
+        for d in dirnames:
+            if _is_hidden(d):
+                skipped.append((rel_dir / d, "hidden folder"))
+            elif not recursive:
+                skipped.append((rel_dir / d, "subfolder (recursive=False)"))
+            else:
+                visible.append(d)
+        dirnames[:] = visible
+        for f in filenames:
+            if _is_hidden(f):
+                skipped.append((rel_dir / f, "hidden file"))
+            else:
+                files.append(rel_dir / f)
+    return files, skipped
+
+
+def _verify(path):
+    """None if PIL can identify and verify the file, else the reason."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.verify()
+    except UnidentifiedImageError:
+        return "Pillow cannot identify the image format"
+    except (OSError, SyntaxError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+@validate_params(
+    {
+        "root": [str, os.PathLike],
+        "extensions": [str, "array-like"],
+        "recursive": ["boolean"],
+        "parse_names": ["boolean"],
+        "verify": ["boolean"],
+        "on_error": [StrOptions({"raise", "skip"})],
+        "return_X_y": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def load_image_folder(
+    root,
+    *,
+    extensions=IMAGE_EXTENSIONS,
+    recursive=True,
+    parse_names=True,
+    verify=False,
+    on_error="raise",
+    return_X_y=False,
+):
+    """List the images of a folder-per-class data set, without decoding them.
+
+    Each sub-folder of ``root`` is one class and holds that class's images,
+    as in the Endless Forams release (``root/12 - Globigerinoides
+    sacculifer/xxx.jpg``) or :class:`torchvision.datasets.ImageFolder`.  The
+    file paths and labels come back ready for an image embedder's ``fit``.
+
+    Parameters
+    ----------
+    root : str or path-like
+        Folder that holds one sub-folder per class.
+    extensions : str or sequence of str, default=(".bmp", ".gif", ".jpeg", \
+".jpg", ".png", ".tif", ".tiff", ".webp")
+        File extensions counted as images (case-insensitive; the dot is
+        optional).  Other files are skipped and listed in ``skipped``.
+    recursive : bool, default=True
+        How folders *inside* a class folder are treated.  If True their
+        images belong to the enclosing class folder (e.g. ``12 - G.
+        sacculifer/cruise_A/xxx.jpg`` is a *G. sacculifer* image).  If False
+        they are not searched and are listed in ``skipped``.
+    parse_names : bool, default=True
+        If True, class names are parsed from folder names: a leading class
+        number such as ``"12 - "`` or ``"12_"`` is split off (into
+        ``class_numbers``), underscores become spaces and white space is
+        normalised, so ``"12 - Globigerinoides_sacculifer"`` becomes
+        ``"Globigerinoides sacculifer"``.  If False the folder names are the
+        class names, verbatim.
+    verify : bool, default=False
+        If True, open every image's header with Pillow (``Image.verify``) and
+        report files that cannot be read, by name.  This reads every file,
+        which takes time on large sets; it catches files that are not images
+        or have a broken header, not every truncated image body.
+    on_error : {"raise", "skip"}, default="raise"
+        With ``verify=True``: raise a ``ValueError`` naming the unreadable
+        files, or skip them with a warning; skipped files are listed in
+        ``skipped`` and counted in ``n_unreadable``.
+    return_X_y : bool, default=False
+        If True, return ``(filenames, target)`` instead of the Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with the attributes:
+
+        filenames : ndarray of str, shape (n_images,)
+            Paths of the images (``root`` joined with the relative path),
+            ordered by class folder then by path, with numbers compared as
+            numbers ("2 - x" before "12 - y", "img9" before "img10").  The
+            order is the same on every platform and run.
+        target : ndarray of str, shape (n_images,)
+            Class name of each image.
+        target_names : ndarray of str, shape (n_classes,)
+            Class names in folder order.
+        class_numbers : ndarray of object, shape (n_classes,)
+            The number prefixed to each class folder (int) or None.
+        classes : pandas.DataFrame
+            One row per class, indexed by class name, with columns ``folder``,
+            ``number`` (nullable Int64) and ``n_images``.
+        frame : pandas.DataFrame
+            One row per image: ``filename``, ``target``, ``class_number``.
+        skipped : pandas.DataFrame
+            Everything found and not listed, with columns ``path`` and
+            ``reason`` (hidden file, not an image extension, outside a class
+            folder, subfolder with ``recursive=False``, empty class folder,
+            unreadable).
+        n_unreadable : int
+            Number of files skipped by ``verify=True, on_error="skip"``.
+        root : str
+            The folder read.
+        DESCR : str
+            Summary of what was found.
+    (filenames, target) : tuple of ndarray
+        If ``return_X_y`` is True.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``root`` does not exist.
+    NotADirectoryError
+        If ``root`` is not a folder.
+    ValueError
+        If ``root`` holds no class folder, no image, two folders that parse to
+        the same class name or number, or (``verify=True,
+        on_error="raise"``) unreadable images.
+
+    See Also
+    --------
+    CropBorders : Crop the black borders and burnt-in text of the images.
+    match_species : Pair the class names with the species of genetic data.
+
+    Notes
+    -----
+    Images lying directly in ``root`` belong to no class; they are skipped
+    with a warning.  Hidden files and folders (starting with ``"."``, and
+    ``Thumbs.db``, ``desktop.ini``, ``__MACOSX``) are skipped silently but
+    listed in ``skipped``.  A class folder without images is skipped with a
+    warning.  Nothing is decoded: a corrupt image surfaces when it is first
+    loaded, unless ``verify=True``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from PIL import Image
+    >>> from vgestimators.datasets import load_image_folder
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for folder in ["12 - Globigerinoides sacculifer", "2 - Candeina_nitida"]:
+    ...     (root / folder).mkdir()
+    ...     for i in range(2):
+    ...         Image.new("RGB", (8, 8)).save(root / folder / f"img{i}.png")
+    >>> (root / "2 - Candeina_nitida" / "notes.txt").write_text("x")
+    1
+    >>> data = load_image_folder(root)
+    >>> data.target_names.tolist()
+    ['Candeina nitida', 'Globigerinoides sacculifer']
+    >>> data.class_numbers.tolist()
+    [2, 12]
+    >>> [Path(f).name for f in data.filenames]
+    ['img0.png', 'img1.png', 'img0.png', 'img1.png']
+    >>> data.skipped.reason.tolist()
+    ['not an image extension']
+    """
+    exts = _check_extensions(extensions)
+    root_path = Path(os.fspath(root)).expanduser()
+    if not root_path.exists():
+        raise FileNotFoundError(f"Image folder not found: '{root_path}'.")
+    if not root_path.is_dir():
+        raise NotADirectoryError(
+            f"'{root_path}' is a file, not a folder; give the folder that holds "
+            "one sub-folder per class."
+        )
+
+    skipped = []  # (relative path, reason)
+    stray_images = []
+    folders = []
+    with os.scandir(root_path) as it:
+        entries = sorted(it, key=lambda e: _natural_key(e.name))
+    for entry in entries:
+        if _is_hidden(entry.name):
+            skipped.append(
+                (entry.name, "hidden " + ("folder" if entry.is_dir() else "file"))
+            )
+        elif entry.is_dir():
+            folders.append(entry.name)
+        elif Path(entry.name).suffix.lower() in exts:
+            stray_images.append(entry.name)
+            skipped.append((entry.name, "outside a class folder"))
+        else:
+            skipped.append((entry.name, "not an image extension"))
+    if not folders:
+        found = "nothing" if not skipped else f"{len(skipped)} file(s) but no folder"
+        raise ValueError(
+            f"No class folders in '{root_path}' (found {found}). Expected one "
+            "sub-folder per class, e.g. '12 - Globigerinoides sacculifer/xxx.jpg'."
+        )
+    if stray_images:
+        warnings.warn(
+            f"{len(stray_images)} image(s) lie directly in '{root_path}' and belong "
+            f"to no class; skipped: {stray_images[:5]}.",
+            UserWarning,
+            stacklevel=2,
+        )
+
+    classes = []  # (name, number, folder, [relative paths])
+    empty = []
+    for folder in folders:
+        name, number = parse_class_name(folder) if parse_names else (folder, None)
+        files, skips = _list_class_folder(root_path / folder, recursive)
+        skipped.extend((Path(folder) / p, reason) for p, reason in skips)
+        images = []
+        for rel in files:
+            if rel.suffix.lower() in exts:
+                images.append(Path(folder) / rel)
+            else:
+                skipped.append((Path(folder) / rel, "not an image extension"))
+        if not images:
+            empty.append(folder)
+            skipped.append((folder, "class folder holds no images"))
+            continue
+        images.sort(key=lambda p: _natural_key(p.as_posix()))
+        classes.append((name, number, folder, images))
+
+    if not classes:
+        raise ValueError(
+            f"No images in the {len(folders)} class folder(s) of '{root_path}' "
+            f"(image extensions: {sorted(exts)}). Pass `extensions=` if your "
+            "images use another one."
+        )
+    if empty:
+        warnings.warn(
+            f"{len(empty)} class folder(s) of '{root_path}' hold no images and are "
+            f"left out: {empty[:10]}.",
+            UserWarning,
+            stacklevel=2,
+        )
+    _check_unique(classes)
+
+    n_unreadable = 0
+    if verify:
+        bad = []
+        for _, _, _, images in classes:
+            for rel in images:
+                reason = _verify(root_path / rel)
+                if reason is not None:
+                    bad.append((rel, reason))
+        if bad and on_error == "raise":
+            listed = "\n".join(f"  {p.as_posix()}: {r}" for p, r in bad[:20])
+            more = f"\n  ... and {len(bad) - 20} more" if len(bad) > 20 else ""
+            raise ValueError(
+                f"{len(bad)} unreadable image file(s) under '{root_path}':\n"
+                f"{listed}{more}\nRemove them, or pass on_error='skip'."
+            )
+        if bad:
+            n_unreadable = len(bad)
+            drop = {p for p, _ in bad}
+            skipped.extend((p, f"unreadable ({r})") for p, r in bad)
+            warnings.warn(
+                f"Skipped {n_unreadable} unreadable image file(s) under "
+                f"'{root_path}': {[p.as_posix() for p, _ in bad[:5]]}.",
+                UserWarning,
+                stacklevel=2,
+            )
+            kept = []
+            for name, number, folder, images in classes:
+                images = [p for p in images if p not in drop]
+                if images:
+                    kept.append((name, number, folder, images))
+                else:
+                    skipped.append((folder, "class folder holds no readable images"))
+            classes = kept
+            if not classes:
+                raise ValueError(f"No readable images under '{root_path}'.")
+
+    filenames, target, numbers = [], [], []
+    for name, number, _, images in classes:
+        filenames.extend(str(root_path / p) for p in images)
+        target.extend([name] * len(images))
+        numbers.extend([number] * len(images))
+
+    target_names = np.array([c[0] for c in classes], dtype=str)
+    class_numbers = np.array([c[1] for c in classes], dtype=object)
+    filenames = np.array(filenames, dtype=str)
+    target = np.array(target, dtype=str)
+    if return_X_y:
+        return filenames, target
+
+    class_table = pd.DataFrame(
+        {
+            "folder": [c[2] for c in classes],
+            "number": pd.array([c[1] for c in classes], dtype="Int64"),
+            "n_images": [len(c[3]) for c in classes],
+        },
+        index=pd.Index(target_names, name="class"),
+    )
+    frame = pd.DataFrame(
+        {
+            "filename": filenames,
+            "target": target,
+            "class_number": pd.array(numbers, dtype="Int64"),
+        }
+    )
+    skipped_table = pd.DataFrame(
+        {
+            "path": [Path(p).as_posix() for p, _ in skipped],
+            "reason": [r for _, r in skipped],
+        },
+        columns=["path", "reason"],
+    )
+    descr = (
+        f"Image folder '{root_path}': {len(filenames)} images in "
+        f"{len(target_names)} classes (smallest {class_table.n_images.min()}, "
+        f"largest {class_table.n_images.max()}); {len(skipped_table)} entries "
+        f"skipped, {n_unreadable} of them unreadable."
+    )
+    return Bunch(
+        filenames=filenames,
+        target=target,
+        target_names=target_names,
+        class_numbers=class_numbers,
+        classes=class_table,
+        frame=frame,
+        skipped=skipped_table,
+        n_unreadable=n_unreadable,
+        root=str(root_path),
+        DESCR=descr,
+    )
+
+
+def _check_unique(classes):
+    """Two folders must not parse to the same class name or number."""
+    by_name, by_number = {}, {}
+    for name, number, folder, _ in classes:
+        by_name.setdefault(name.casefold(), []).append(folder)
+        if number is not None:
+            by_number.setdefault(number, []).append(folder)
+    clashes = [f for f in by_name.values() if len(f) > 1]
+    if clashes:
+        raise ValueError(
+            "Several folders give the same class name once parsed: "
+            f"{clashes}. Merge or rename them, or pass parse_names=False."
+        )
+    clashes = [f for f in by_number.values() if len(f) > 1]
+    if clashes:
+        raise ValueError(
+            f"Several folders carry the same class number: {clashes}. Rename "
+            "them, or pass parse_names=False."
+        )

@@ -1,0 +1,11 @@
+"""Long-tail levers: class-balanced batch samplers and class weights."""
+
+from ..utils._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "ClassBalancedSampler": "._samplers",
+        "make_sampler": "._samplers",
+    },
+)

@@ -1,0 +1,13 @@
+"""Visual half: images to triplet-trained embeddings (skorch, torchvision)."""
+
+from ..utils._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "TripletImageEmbedder": "._embedder",
+        "ImageDataset": "._data",
+        "build_backbone": "._backbones",
+        "default_augmentation": "._transforms",
+    },
+)
