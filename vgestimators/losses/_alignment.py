@@ -86,9 +86,7 @@ class CosineAlignmentLoss(nn.Module):
             if self.negatives == "hardest":
                 negative = hinge.masked_fill(own, float("-inf")).amax(dim=1)
             else:
-                negative = hinge.masked_fill(own, 0.0).sum(dim=1) / (
-                    cos.shape[1] - 1
-                )
+                negative = hinge.masked_fill(own, 0.0).sum(dim=1) / (cos.shape[1] - 1)
         per_sample = positive + negative
         if weights is None:
             return per_sample.mean()

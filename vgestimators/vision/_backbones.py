@@ -1,0 +1,188 @@
+"""torchvision ResNet backbones without their classification layer."""
+
+import os
+import urllib.error
+from pathlib import Path
+
+import torch
+from torch import nn
+
+BACKBONES = ("resnet18", "resnet34", "resnet50")
+
+# Prefix of the backbone's keys in a state dict saved from a fitted
+# TripletImageEmbedder (``save_backbone``); such files also hold "head.*".
+_EMBEDDER_PREFIX = "backbone."
+
+
+class _WeightsDownloadError(RuntimeError):
+    """Raised when torchvision weights are not cached and cannot be fetched."""
+
+
+def _torchvision_weights(name, weights):
+    """Resolve a torchvision weights name for ``name`` (e.g. "DEFAULT")."""
+    from torchvision.models import get_model_weights
+
+    enum = get_model_weights(name)
+    try:
+        return enum.verify(weights)
+    except (KeyError, ValueError, TypeError):
+        valid = ", ".join(["DEFAULT", *enum.__members__])
+        raise ValueError(
+            f"Unknown weights {weights!r} for {name}: not a local file and not "
+            f"one of the torchvision weights names ({valid})."
+        ) from None
+
+
+def _load_torchvision_state_dict(name, weights_enum, progress):
+    hub = Path(torch.hub.get_dir()) / "checkpoints"
+    try:
+        return weights_enum.get_state_dict(progress=progress, check_hash=False)
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
+        filename = os.path.basename(weights_enum.url)
+        raise _WeightsDownloadError(
+            f"Could not download the torchvision weights {weights_enum} for "
+            f"{name} from {weights_enum.url} (no internet access?): {exc}. "
+            "Offline options: (1) copy the file "
+            f"{filename!r} into the torch hub cache {str(hub)!r} (set TORCH_HOME "
+            "to move it), or (2) pass weights=<path of a local state-dict "
+            "file>, e.g. one written with torch.save(model.state_dict(), path) "
+            "or TripletImageEmbedder.save_backbone(path). weights=None trains "
+            "from random initialisation."
+        ) from exc
+
+
+def _read_state_dict(path):
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - re-raised with the file name
+        raise ValueError(
+            f"Could not read a state dict from weights file {str(path)!r}: {exc}"
+        ) from exc
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(
+        isinstance(v, torch.Tensor) for v in state.values()
+    ):
+        raise ValueError(
+            f"Weights file {str(path)!r} does not hold a state dict (a mapping "
+            "of parameter names to tensors)."
+        )
+    return state
+
+
+def split_embedder_state(state):
+    """Split a state dict into (backbone part, embedding-head part).
+
+    A file written by ``TripletImageEmbedder.save_backbone`` prefixes the
+    backbone's keys with ``"backbone."`` and the embedding head's with
+    ``"head."``; a plain torchvision state dict has neither (its ``fc.*``
+    classification layer is dropped).
+    """
+    if any(k.startswith(_EMBEDDER_PREFIX) for k in state):
+        backbone = {
+            k[len(_EMBEDDER_PREFIX) :]: v
+            for k, v in state.items()
+            if k.startswith(_EMBEDDER_PREFIX)
+        }
+        head = {k[len("head.") :]: v for k, v in state.items() if k.startswith("head.")}
+        return backbone, head
+    return {k: v for k, v in state.items() if not k.startswith("fc.")}, {}
+
+
+def is_weights_file(weights):
+    """Whether ``weights`` names an existing local file."""
+    return isinstance(weights, (str, os.PathLike)) and Path(weights).is_file()
+
+
+def load_weights_file(weights):
+    """Read a local weights file: (backbone state, head state)."""
+    return split_embedder_state(_read_state_dict(weights))
+
+
+def build_backbone(name="resnet50", weights=None, *, progress=False):
+    """Build a torchvision ResNet feature extractor (no classification layer).
+
+    Parameters
+    ----------
+    name : {"resnet18", "resnet34", "resnet50"}, default="resnet50"
+        Architecture; the paper uses ResNet50.
+    weights : None, str or path-like, default=None
+        ``None``: random initialisation. A torchvision weights name of this
+        architecture (``"DEFAULT"``, ``"IMAGENET1K_V1"`` or
+        ``"ResNet50_Weights.IMAGENET1K_V2"``): read from the torch hub cache
+        or downloaded. A path of a local state-dict file: a torchvision
+        state dict of the same architecture (the ``fc.*`` layer is ignored)
+        or a file written by ``TripletImageEmbedder.save_backbone``. Loading
+        is strict: a file that does not fit the architecture raises.
+    progress : bool, default=False
+        Show a progress bar while downloading.
+
+    Returns
+    -------
+    backbone : torch.nn.Module
+        The network with ``fc`` replaced by ``nn.Identity``; it maps images
+        of shape (n, 3, h, w) to features of shape (n, ``num_features``) and
+        carries the feature width as the attribute ``num_features``.
+
+    Raises
+    ------
+    RuntimeError
+        When torchvision weights are neither cached nor downloadable (no
+        internet); the message names the two offline options. Random weights
+        are never substituted silently.
+
+    See Also
+    --------
+    TripletImageEmbedder : Trains such a backbone with triplet losses.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vgestimators.vision import build_backbone
+    >>> net = build_backbone("resnet18", weights=None)
+    >>> net.num_features
+    512
+    >>> net(torch.zeros(2, 3, 32, 32)).shape
+    torch.Size([2, 512])
+    """
+    import torchvision
+
+    if name not in BACKBONES:
+        raise ValueError(f"backbone must be one of {BACKBONES}, got {name!r}.")
+    model = getattr(torchvision.models, name)(weights=None)
+    num_features = model.fc.in_features
+    model.fc = nn.Identity()
+    model.num_features = num_features
+    if weights is None:
+        return model
+    if is_weights_file(weights):
+        state, _ = load_weights_file(weights)
+        source = f"weights file {str(weights)!r}"
+    elif isinstance(weights, (str, os.PathLike)) and (
+        os.sep in str(weights) or str(weights).endswith((".pt", ".pth", ".bin"))
+    ):
+        raise FileNotFoundError(f"Weights file {str(weights)!r} does not exist.")
+    elif isinstance(weights, str):
+        enum = _torchvision_weights(name, weights)
+        state = _load_torchvision_state_dict(name, enum, progress)
+        state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+        source = f"torchvision weights {enum}"
+    else:
+        raise TypeError(
+            "weights must be None, a torchvision weights name or a path of a "
+            f"state-dict file, got {type(weights).__name__}."
+        )
+    missing, unexpected = [], []
+    try:
+        result = model.load_state_dict(state, strict=False)
+        missing, unexpected = result.missing_keys, result.unexpected_keys
+    except RuntimeError as exc:
+        raise ValueError(f"The {source} do(es) not fit {name}: {exc}") from exc
+    if missing or unexpected:
+        raise ValueError(
+            f"The {source} do(es) not fit {name}: missing keys "
+            f"{missing[:5]}{'...' if len(missing) > 5 else ''}, unexpected keys "
+            f"{unexpected[:5]}{'...' if len(unexpected) > 5 else ''}."
+        )
+    return model

@@ -1,0 +1,759 @@
+"""TripletImageEmbedder: a scikit-learn transformer from images to embeddings."""
+
+import os
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from ..longtail._samplers import BALANCE, SAMPLERS
+from ._data import ON_BAD_IMAGE, ImageDataset, _is_torch_dataset, as_image_source
+
+LOSSES = ("triplet", "reciprocal", "softmax_triplet")
+MINERS = ("semihard", "hard", "all", "batch_hard")
+# Prefixes of the skorch settings passed through ``**kwargs`` to the net.
+_SKORCH_PREFIXES = (
+    "iterator_train",
+    "iterator_valid",
+    "module",
+    "optimizer",
+    "callbacks",
+)
+
+
+def _resolve_device(device):
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"Invalid device {device!r}: {exc}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available; use "
+            "device='auto' or 'cpu'."
+        )
+    return str(resolved)
+
+
+def _resolve_precision(precision, device):
+    on_cuda = torch.device(device).type == "cuda"
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if on_cuda and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return None
+
+
+def _anchor_table(anchors):
+    """Labels and matrix of anchors given as GeneticAnchors, DataFrame or dict."""
+    if hasattr(anchors, "fit") and hasattr(anchors, "get_params"):
+        if not hasattr(anchors, "anchors_"):
+            raise ValueError(
+                "alignment_anchors is an unfitted estimator; fit it (e.g. "
+                "GeneticAnchors().fit(sequences, species)) or pass its anchors_."
+            )
+        anchors = anchors.anchors_
+    if hasattr(anchors, "index") and hasattr(anchors, "to_numpy"):
+        labels = np.asarray(anchors.index)
+        rows = [np.asarray(r, dtype=np.float64) for r in anchors.to_numpy()]
+    elif isinstance(anchors, dict):
+        labels = np.asarray(list(anchors.keys()))
+        rows = [np.asarray(v, dtype=np.float64).reshape(-1) for v in anchors.values()]
+    else:
+        raise TypeError(
+            "alignment_anchors must be a fitted GeneticAnchors, a DataFrame indexed "
+            f"by class label or a dict label -> vector; got {type(anchors).__name__}."
+        )
+    dims = {len(r) for r in rows}
+    if len(dims) != 1:
+        raise ValueError(f"alignment anchors have mixed dimensions {sorted(dims)}.")
+    matrix = np.vstack(rows)
+    if not np.isfinite(matrix).all():
+        bad = labels[~np.isfinite(matrix).all(axis=1)]
+        raise ValueError(f"alignment anchors of classes {bad.tolist()} hold NaN/inf.")
+    if len(labels) < 2:
+        raise ValueError("alignment_anchors needs anchors of at least 2 classes.")
+    return labels, matrix
+
+
+class TripletImageEmbedder(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """Embed images with a ResNet trained by triplet losses (skorch, torchvision).
+
+    ``fit(X, y)`` trains a torchvision ResNet with a linear embedding head so
+    that images of one class lie close together: triplet losses with online
+    mining over batches of P classes x m images, long-tail samplers and
+    augmentation suited to microscope images of shells. ``transform(X)``
+    returns L2-normalised float32 embeddings, ready for a k-NN classifier
+    (k=5 in the paper) or a :class:`VisualGeneticAligner`. Optionally the
+    network is fine-tuned end to end toward per-class genetic anchors with
+    the paper's cosine alignment loss.
+
+    Parameters
+    ----------
+    backbone : {"resnet18", "resnet34", "resnet50"}, default="resnet50"
+        torchvision ResNet (the paper uses ResNet50).
+    weights : None, str or path-like, default=None
+        Initial weights: None (random), a torchvision weights name such as
+        ``"DEFAULT"`` or ``"IMAGENET1K_V1"`` (from the torch hub cache or
+        downloaded), or a local state-dict file: torchvision's, or one
+        written by :meth:`save_backbone` (backbone and embedding head). A
+        failed download raises; random weights are never used silently.
+    embedding_dim : int, default=128
+        Width of the embeddings.
+    image_size : int, default=224
+        Images of any size are resized to ``image_size`` x ``image_size``.
+    loss : {"triplet", "reciprocal", "softmax_triplet"} or nn.Module, \
+            default="triplet"
+        ``"triplet"``: pytorch-metric-learning's ``TripletMarginLoss``;
+        ``"reciprocal"``: :class:`ReciprocalTripletLoss` (no margin);
+        ``"softmax_triplet"``: :class:`SoftmaxTripletLoss` (triplet +
+        ``softmax_weight`` x cross-entropy, with ``class_weight`` and
+        ``logit_adjustment``). Or any loss module called as
+        ``loss(embeddings, labels, indices_tuple)``.
+    miner : {"semihard", "hard", "all", "batch_hard"}, BaseMiner or None, \
+            default="semihard"
+        Online triplet mining (pytorch-metric-learning): semi-hard, hard or
+        all margin-violating triplets (``TripletMarginMiner``), the hardest
+        positive and negative per anchor (``BatchHardMiner``), or None for
+        every triplet of the batch.
+    margin : float, default=0.2
+        Margin of the triplet loss and of the margin miners.
+    sampler : {"m_per_class", "random", "class_balanced"}, default="m_per_class"
+        Batch composition: P classes x ``m_per_class`` images (what triplet
+        mining needs), plain shuffling, or class-balanced sampling with
+        replacement (``balance``). See :func:`make_sampler`.
+    m_per_class : int, default=4
+        Images per class in a batch for ``sampler="m_per_class"``; the batch
+        then holds ``batch_size // m_per_class`` classes (fewer if there are
+        fewer classes, shrinking the batch).
+    balance : {"inverse", "sqrt"}, default="inverse"
+        Strength of ``sampler="class_balanced"``.
+    augment : bool or callable, default=True
+        True: :func:`default_augmentation` (any rotation, flips, small scale
+        jitter, slight blur). False: none. A callable replaces it; it gets a
+        (3, image_size, image_size) tensor (uint8 for files and uint8
+        arrays, float in [0, 1] otherwise) and returns an image tensor.
+    max_epochs : int, default=20
+        Training epochs.
+    batch_size : int, default=64
+        Batch size of training (and of ``transform``).
+    lr : float, default=1e-3
+        Learning rate.
+    weight_decay : float, default=1e-4
+        Weight decay of the optimizer (a first-class long-tail lever: the
+        weight-balancing method tunes it).
+    optimizer : torch optimizer class, default=torch.optim.AdamW
+        Further options through ``optimizer__<name>``.
+    softmax_weight : float, default=1.0
+        Weight of the softmax term of ``loss="softmax_triplet"``.
+    class_weight : "balanced" or None, default=None
+        Weights classes inversely to their frequency in the softmax term and
+        in the alignment term.
+    logit_adjustment : float, default=0.0
+        Logit-adjustment strength tau of the softmax term (0: off).
+    alignment_anchors : GeneticAnchors, DataFrame, dict or None, default=None
+        Per-class genetic anchors (a fitted GeneticAnchors, whose
+        ``anchors_`` are used; a DataFrame indexed by class label; or a dict
+        label -> vector) for end-to-end aligned fine-tuning. Every class of
+        ``y`` needs an anchor; anchors of other classes serve as negatives.
+    alignment_weight : float, default=0.0
+        Weight of the cosine alignment loss added to the metric loss; the
+        embeddings reach the anchor space through a linear head. 0: off.
+    alignment_margin : float, default=0.5
+        Margin of the alignment loss's negative term.
+    standardize_anchors : bool, default=True
+        Centre and scale anchors across classes before any cosine is taken
+        (raw SGT anchors are nearly collinear). False keeps them raw.
+    validation_fraction : float or None, default=None
+        Hold out this fraction of each class (stratified) to score the
+        embeddings by k-NN accuracy after each epoch (history keys
+        ``valid_loss``, ``valid_knn_acc``, ``valid_knn_bal_acc``).
+    precision : {"auto", "bf16", "fp32"}, default="auto"
+        Autocast dtype; "auto" is bf16 on CUDA (where supported), float32
+        on CPU.
+    on_bad_image : {"raise", "skip"}, default="raise"
+        A missing or unreadable image file in ``fit``: raise an error naming
+        the files, or leave it out with a warning (its label is dropped with
+        it; see ``n_skipped_images_``). ``transform`` always raises, since
+        it must return one row per input.
+    device : str or torch.device, default="auto"
+        "auto": CUDA when available, else CPU. On CUDA the network runs in
+        channels-last memory format, with pinned memory and DataLoader
+        worker processes.
+    random_state : int, RandomState instance or None, default=None
+        Seed of weight initialisation, sampling, augmentation and the
+        validation split; training is deterministic on CPU for a fixed seed.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks (``EarlyStopping``, ``Checkpoint``,
+        ``LRScheduler``, ...), added to the defaults (epoch log, k-NN
+        scoring when validating).
+    warm_start : bool, default=False
+        If True and already fitted, ``fit`` continues from the current
+        network weights (the history continues; the optimizer and loss heads
+        start afresh), e.g. to add the alignment loss to a triplet-trained
+        embedder.
+    verbose : int, default=1
+        0: silent; 1: skorch's per-epoch log; 2: also a progress bar.
+    **kwargs
+        skorch settings routed by prefix: ``iterator_train__<name>`` and
+        ``iterator_valid__<name>`` (DataLoader options, e.g.
+        ``iterator_train__num_workers=4``), ``module__<name>`` (embedding
+        network: ``head_hidden_dim``, ``dropout``), ``optimizer__<name>``,
+        ``callbacks__<name>__<param>``.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained skorch net (``net_.module_`` is the network); all of
+        skorch's API (``save_params``, ``history_``, ...) is available on it.
+    history_ : skorch.History
+        Per-epoch log of training (same as ``net_.history_``).
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen in ``fit``.
+    class_counts_ : ndarray of shape (n_classes,)
+        Training images per class.
+    device_ : str
+        Device used for training.
+    n_skipped_images_ : int
+        Images left out by ``on_bad_image="skip"``.
+    skipped_images_ : list of tuple
+        ``(row, path, reason)`` of each image left out.
+    anchors_ : DataFrame
+        The (standardised) anchors used for alignment; only with alignment.
+
+    See Also
+    --------
+    VisualGeneticAligner : Aligns fixed embeddings with genetic anchors.
+    build_backbone : The torchvision backbones.
+    ImageDataset : How each input kind becomes image tensors.
+
+    Notes
+    -----
+    Design: the estimator wraps a skorch net built in ``fit`` (``net_``)
+    rather than subclassing ``NeuralNet``. Three reasons: (1) parameters
+    such as ``device="auto"`` must keep their value for ``get_params`` and
+    ``clone`` while skorch needs a concrete device everywhere it reads
+    ``self.device`` (including when unpickling); (2) the loss heads depend
+    on the classes (softmax classifier, priors, anchors) and skorch builds
+    its criterion before it sees the data; (3) scikit-learn's contract
+    (keyword-only signature, ``_parameter_constraints`` validated before any
+    work, params untouched by ``fit``) holds without skorch's own
+    constructor arguments (``module``, ``criterion``, ``train_split``, ...)
+    leaking in as meaningless parameters. skorch's settings stay reachable
+    through the prefixed ``**kwargs`` (``iterator_train__*``,
+    ``module__*``, ``optimizer__*``, ``callbacks__*``), which ``get_params``
+    and ``set_params`` handle, and the inner net uses only skorch's
+    extension points (``get_iterator``, ``infer``, ``get_loss``,
+    ``initialize_module``, callbacks).
+
+    A ``torch.utils.data.Dataset`` X needs ``y``, or a ``targets`` attribute
+    (as torchvision's ``ImageFolder`` has). Classes with a single image are
+    allowed: the P x m sampler draws with replacement, so their positives are
+    other augmented views of the same image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vgestimators.vision import TripletImageEmbedder
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, size=(16, 32, 32, 3), dtype=np.uint8)
+    >>> y = np.repeat(["a", "b", "c", "d"], 4)
+    >>> emb = TripletImageEmbedder(backbone="resnet18", image_size=32,
+    ...                            embedding_dim=8, max_epochs=1, batch_size=8,
+    ...                            verbose=0, random_state=0)
+    >>> Z = emb.fit(X, y).transform(X)
+    >>> Z.shape, Z.dtype, bool(np.allclose(np.linalg.norm(Z, axis=1), 1))
+    ((16, 8), dtype('float32'), True)
+    """
+
+    _parameter_constraints = {
+        "backbone": [StrOptions({"resnet18", "resnet34", "resnet50"})],
+        "weights": [None, str, os.PathLike],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "image_size": [Interval(Integral, 8, None, closed="left")],
+        "loss": [StrOptions(set(LOSSES)), nn.Module],
+        "miner": [StrOptions(set(MINERS)), None, nn.Module],
+        "margin": [Interval(Real, 0, None, closed="left")],
+        "sampler": [StrOptions(set(SAMPLERS))],
+        "m_per_class": [Interval(Integral, 1, None, closed="left")],
+        "balance": [StrOptions(set(BALANCE))],
+        "augment": ["boolean", callable],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "optimizer": [type],
+        "softmax_weight": [Interval(Real, 0, None, closed="left")],
+        "class_weight": [StrOptions({"balanced"}), None],
+        "logit_adjustment": [Interval(Real, 0, None, closed="left")],
+        "alignment_anchors": "no_validation",  # checked in _anchor_table
+        "alignment_weight": [Interval(Real, 0, None, closed="left")],
+        "alignment_margin": [Interval(Real, -1, 1, closed="both")],
+        "standardize_anchors": ["boolean"],
+        "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
+        "precision": [StrOptions({"auto", "bf16", "fp32"})],
+        "on_bad_image": [StrOptions(set(ON_BAD_IMAGE))],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "callbacks": [None, list],
+        "warm_start": ["boolean"],
+        "verbose": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        backbone="resnet50",
+        weights=None,
+        embedding_dim=128,
+        image_size=224,
+        loss="triplet",
+        miner="semihard",
+        margin=0.2,
+        sampler="m_per_class",
+        m_per_class=4,
+        balance="inverse",
+        augment=True,
+        max_epochs=20,
+        batch_size=64,
+        lr=1e-3,
+        weight_decay=1e-4,
+        optimizer=torch.optim.AdamW,
+        softmax_weight=1.0,
+        class_weight=None,
+        logit_adjustment=0.0,
+        alignment_anchors=None,
+        alignment_weight=0.0,
+        alignment_margin=0.5,
+        standardize_anchors=True,
+        validation_fraction=None,
+        precision="auto",
+        on_bad_image="raise",
+        device="auto",
+        random_state=None,
+        callbacks=None,
+        warm_start=False,
+        verbose=1,
+        **kwargs,
+    ):
+        self.backbone = backbone
+        self.weights = weights
+        self.embedding_dim = embedding_dim
+        self.image_size = image_size
+        self.loss = loss
+        self.miner = miner
+        self.margin = margin
+        self.sampler = sampler
+        self.m_per_class = m_per_class
+        self.balance = balance
+        self.augment = augment
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.softmax_weight = softmax_weight
+        self.class_weight = class_weight
+        self.logit_adjustment = logit_adjustment
+        self.alignment_anchors = alignment_anchors
+        self.alignment_weight = alignment_weight
+        self.alignment_margin = alignment_margin
+        self.standardize_anchors = standardize_anchors
+        self.validation_fraction = validation_fraction
+        self.precision = precision
+        self.on_bad_image = on_bad_image
+        self.device = device
+        self.random_state = random_state
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.verbose = verbose
+        vars(self).update(kwargs)
+
+    # -- scikit-learn parameter protocol with skorch's prefixed settings ----
+
+    def _skorch_kwargs(self):
+        return {
+            key: value
+            for key, value in vars(self).items()
+            if "__" in key and not key.endswith("_") and not key.startswith("_")
+        }
+
+    def get_params(self, deep=True):
+        """Get parameters, including the prefixed skorch settings.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return parameters of nested estimators.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep)
+        params.update(self._skorch_kwargs())
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, including prefixed skorch settings.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters, or skorch settings such as
+            ``iterator_train__num_workers``.
+
+        Returns
+        -------
+        self : TripletImageEmbedder
+        """
+        routed = {
+            k: v
+            for k, v in params.items()
+            if "__" in k and k.split("__", 1)[0] in _SKORCH_PREFIXES
+        }
+        for key, value in routed.items():
+            setattr(self, key, value)
+        rest = {k: v for k, v in params.items() if k not in routed}
+        if rest:
+            super().set_params(**rest)
+        return self
+
+    def _check_skorch_kwargs(self):
+        known = set(self._get_param_names())
+        unknown = [
+            key
+            for key in vars(self)
+            if key not in known
+            and "__" not in key
+            and not key.endswith("_")
+            and not key.startswith("_")
+        ]
+        if unknown:
+            raise ValueError(
+                f"TripletImageEmbedder got unexpected argument(s) {sorted(unknown)}."
+            )
+        for key in self._skorch_kwargs():
+            prefix = key.split("__", 1)[0]
+            if prefix not in _SKORCH_PREFIXES:
+                raise ValueError(
+                    f"Unknown parameter {key!r}: prefixed settings must start with "
+                    f"one of {', '.join(p + '__' for p in _SKORCH_PREFIXES)}."
+                )
+
+    # -- fitting ----------------------------------------------------------
+
+    def _labels(self, X, y):
+        if y is None:
+            y = getattr(X, "targets", None) if _is_torch_dataset(X) else None
+            if y is None:
+                raise ValueError(
+                    "TripletImageEmbedder.fit needs labels y (or a torch Dataset "
+                    "with a `targets` attribute)."
+                )
+        try:
+            n_images = len(X)
+        except TypeError:
+            as_image_source(X)  # raises the message listing accepted kinds
+            raise
+        if hasattr(y, "to_numpy"):
+            y = y.to_numpy()
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-D, got shape {y.shape}.")
+        if len(y) != n_images:
+            raise ValueError(
+                f"X holds {n_images} images but y holds {len(y)} labels; they "
+                "must have the same length."
+            )
+        missing = [i for i, v in enumerate(y.tolist()) if v is None or v != v]
+        if missing:
+            raise ValueError(
+                f"y holds missing labels (None/NaN) at rows {missing[:10]}."
+            )
+        return y
+
+    def _augmentation(self):
+        if callable(self.augment):
+            return self.augment
+        if self.augment:
+            from ._transforms import default_augmentation
+
+            return default_augmentation(self.image_size)
+        return None
+
+    def _metric_loss(self, n_classes, counts, class_weight):
+        from pytorch_metric_learning.losses import TripletMarginLoss
+
+        from ..losses._softmax import SoftmaxTripletLoss
+        from ..losses._triplet import ReciprocalTripletLoss
+
+        if isinstance(self.loss, nn.Module):
+            return clone(self.loss, safe=False)
+        if self.loss == "triplet":
+            return TripletMarginLoss(margin=self.margin)
+        if self.loss == "reciprocal":
+            return ReciprocalTripletLoss()
+        return SoftmaxTripletLoss(
+            n_classes,
+            self.embedding_dim,
+            softmax_weight=self.softmax_weight,
+            triplet_loss=TripletMarginLoss(margin=self.margin),
+            class_counts=counts,
+            tau=self.logit_adjustment,
+            class_weight=class_weight,
+        )
+
+    def _alignment(self, classes):
+        import pandas as pd
+
+        if self.alignment_anchors is None or self.alignment_weight == 0:
+            if self.alignment_weight > 0:
+                raise ValueError("alignment_weight > 0 needs alignment_anchors.")
+            return None, None
+        labels, matrix = _anchor_table(self.alignment_anchors)
+        if self.standardize_anchors:
+            scale = matrix.std(axis=0)
+            matrix = (matrix - matrix.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+        position = {label: i for i, label in enumerate(labels.tolist())}
+        missing = [c for c in classes.tolist() if c not in position]
+        if missing:
+            raise ValueError(
+                f"alignment_anchors has no anchor for classes {missing}; every "
+                "class of y needs one."
+            )
+        self.anchors_ = pd.DataFrame(matrix, index=pd.Index(labels, name="label"))
+        return matrix, np.array([position[c] for c in classes.tolist()])
+
+    def _build_net(self, classes, counts, device, seed):
+        from skorch.callbacks import ProgressBar
+        from torch.utils.data import DataLoader
+
+        from ._net import (
+            EmbedderCriterion,
+            EmbedderNet,
+            EmbeddingNetwork,
+            HoldoutSplit,
+            KNNValidationScoring,
+            make_miner,
+        )
+
+        class_weight = None
+        if self.class_weight == "balanced":
+            encoded = np.repeat(np.arange(len(classes)), counts)
+            class_weight = compute_class_weight(
+                "balanced", classes=np.arange(len(classes)), y=encoded
+            ).astype(np.float32)
+        anchors, anchor_rows = self._alignment(classes)
+        callbacks = list(clone(self.callbacks, safe=False) or [])
+        if self.validation_fraction is not None:
+            callbacks.insert(0, ("valid_knn", KNNValidationScoring(n_neighbors=5)))
+        if self.verbose >= 2:
+            callbacks.append(("progress_bar", ProgressBar()))
+        kwargs = {
+            key: value
+            for key, value in self._skorch_kwargs().items()
+            if not key.startswith("module__")
+        }
+        module_kwargs = {
+            key[len("module__") :]: value
+            for key, value in self._skorch_kwargs().items()
+            if key.startswith("module__")
+        }
+        on_cuda = torch.device(device).type == "cuda"
+        return EmbedderNet(
+            module=EmbeddingNetwork,
+            module__backbone=self.backbone,
+            module__weights=self.weights,
+            module__embedding_dim=self.embedding_dim,
+            **{f"module__{k}": v for k, v in module_kwargs.items()},
+            criterion=EmbedderCriterion,
+            criterion__metric_loss=self._metric_loss(
+                len(classes), counts, class_weight
+            ),
+            criterion__miner=make_miner(self.miner, self.margin),
+            criterion__embedding_dim=self.embedding_dim,
+            criterion__anchors=anchors,
+            criterion__anchor_rows=anchor_rows,
+            criterion__alignment_weight=self.alignment_weight,
+            criterion__alignment_margin=self.alignment_margin,
+            criterion__class_weight=class_weight,
+            optimizer=self.optimizer,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=DataLoader,
+            iterator_valid=DataLoader,
+            train_split=(
+                None
+                if self.validation_fraction is None
+                else HoldoutSplit(self.validation_fraction, random_state=seed)
+            ),
+            callbacks=callbacks,
+            predict_nonlinearity=None,
+            warm_start=False,
+            verbose=self.verbose,
+            device=device,
+            sampler=self.sampler,
+            m_per_class=self.m_per_class,
+            balance=self.balance,
+            seed=seed,
+            amp_dtype=_resolve_precision(self.precision, device),
+            channels_last=on_cuda,
+            **kwargs,
+        )
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Train the network on images ``X`` with class labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like or torch Dataset
+            Image file paths (list, 1-D or (n, 1) object array, Series,
+            one-column DataFrame), uint8 arrays (n, h, w) or (n, h, w, c),
+            float arrays (n, c, h, w) in [0, 1], or a torch Dataset.
+        y : array-like of shape (n_samples,)
+            Class labels (any hashable, e.g. species names).
+
+        Returns
+        -------
+        self : TripletImageEmbedder
+            Fitted estimator.
+        """
+        self._check_skorch_kwargs()
+        y = self._labels(X, y)
+        classes, encoded = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"y holds a single class ({classes[0]!r}); triplet training needs "
+                "at least 2 classes."
+            )
+        dataset = ImageDataset(
+            X,
+            encoded,
+            image_size=self.image_size,
+            transform=self._augmentation(),
+            on_bad_image=self.on_bad_image,
+        )
+        counts = np.bincount(dataset.labels, minlength=len(classes))
+        if (counts == 0).any():
+            raise ValueError(
+                f"All images of classes {classes[counts == 0].tolist()} are "
+                "unreadable and were skipped; fix or remove them."
+            )
+        if len(dataset) < 2:
+            raise ValueError("fit needs at least 2 images.")
+        self._fit_dataset(dataset, classes, counts)
+        return self
+
+    def _fit_dataset(self, dataset, classes, counts):
+        from sklearn.utils import check_random_state
+
+        device = _resolve_device(self.device)
+        seed = int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
+        previous = getattr(self, "net_", None) if self.warm_start else None
+        net = self._build_net(classes, counts, device, seed)
+        devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            net.initialize()
+            if previous is not None:
+                state = previous.module_.state_dict()
+                net.module_.load_state_dict(state)
+                net.history_ = previous.history_
+            net.partial_fit(dataset, None)
+        self.net_ = net
+        self.classes_ = classes
+        self.class_counts_ = counts
+        self.device_ = device
+        self.skipped_images_ = list(dataset.skipped_)
+        self.n_skipped_images_ = len(dataset.skipped_)
+        self._n_features_out = self.embedding_dim
+        return self
+
+    @property
+    def history_(self):
+        """skorch History of the training epochs (``net_.history_``)."""
+        check_is_fitted(self, "net_")
+        return self.net_.history_
+
+    # -- inference ----------------------------------------------------------
+
+    def transform(self, X):
+        """Embed images into L2-normalised float32 vectors.
+
+        Runs in eval mode without gradients, in batches of ``batch_size``
+        (``iterator_valid__batch_size`` overrides it). Unreadable files raise
+        an error naming them, whatever ``on_bad_image`` says.
+
+        Parameters
+        ----------
+        X : array-like or torch Dataset
+            Images of any kind accepted by ``fit``.
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_samples, embedding_dim), float32
+            Unit-length rows.
+        """
+        check_is_fitted(self, "net_")
+        dataset = ImageDataset(X, image_size=self.image_size, on_bad_image="raise")
+        with torch.inference_mode():
+            out = self.net_.forward(dataset, training=False, device="cpu")
+        return F.normalize(out.float(), dim=1).numpy()
+
+    def save_backbone(self, path):
+        """Save the network's weights (backbone + embedding head) to ``path``.
+
+        The file is a plain state dict of CPU tensors (keys ``backbone.*``
+        and ``head.*``) that ``weights=path`` loads into a new embedder, on
+        any device: the way to start a fresh (e.g. aligned) training inside a
+        Pipeline from a triplet-trained state.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file.
+
+        Returns
+        -------
+        path : str or path-like
+            The same path.
+        """
+        check_is_fitted(self, "net_")
+        state = {k: v.detach().cpu() for k, v in self.net_.module_.state_dict().items()}
+        torch.save(state, path)
+        return path
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.input_tags.string = True
+        tags.target_tags.required = True
+        tags.non_deterministic = True
+        return tags

@@ -1,0 +1,54 @@
+"""Augmentation for microscope images of shells (torchvision transforms v2)."""
+
+from torchvision.transforms import v2
+
+
+def default_augmentation(image_size, *, scale=(0.85, 1.0), blur_probability=0.3):
+    """Augmentation suited to microscope images of foraminifera shells.
+
+    Shells have no preferred orientation, so the images are rotated by any
+    angle and flipped both ways; a small random crop-and-resize jitters the
+    scale, and a slight Gaussian blur imitates focus changes. Works on
+    image tensors of shape (3, h, w), uint8 or float.
+
+    Parameters
+    ----------
+    image_size : int
+        Side of the square output image.
+    scale : tuple of float, default=(0.85, 1.0)
+        Range of the area fraction kept by the random crop (scale jitter).
+    blur_probability : float, default=0.3
+        Probability of applying a slight blur (sigma 0.1 to 1.0 pixels).
+
+    Returns
+    -------
+    transform : torchvision.transforms.v2.Compose
+        Picklable transform, safe to run in DataLoader worker processes.
+
+    See Also
+    --------
+    TripletImageEmbedder : Applies it to training images when ``augment=True``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vgestimators.vision import default_augmentation
+    >>> aug = default_augmentation(32)
+    >>> image = torch.zeros(3, 40, 40, dtype=torch.uint8)
+    >>> aug(image).shape, aug(image).dtype
+    (torch.Size([3, 32, 32]), torch.uint8)
+    """
+    return v2.Compose(
+        [
+            v2.RandomRotation(degrees=180.0),
+            v2.RandomHorizontalFlip(),
+            v2.RandomVerticalFlip(),
+            v2.RandomResizedCrop(
+                (image_size, image_size),
+                scale=scale,
+                ratio=(0.9, 1.1),
+                antialias=True,
+            ),
+            v2.RandomApply([v2.GaussianBlur(3, sigma=(0.1, 1.0))], p=blur_probability),
+        ]
+    )
