@@ -1,0 +1,272 @@
+"""The rare-species benchmark, end to end in a tiny configuration."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vgestimators.benchmark import BenchmarkConfig, run_benchmark
+from vgestimators.benchmark.__main__ import build_parser, config_from_args
+from vgestimators.benchmark._data import make_splits
+from vgestimators.benchmark._methods import METHODS, SplitRunner, build_pipeline
+from vgestimators.benchmark._report import SCORE_COLUMNS, format_table, summarize
+
+ALWAYS_FINITE = [c for c in SCORE_COLUMNS if c not in {"unseen_accuracy"}]
+
+
+def _is_png(path):
+    with open(path, "rb") as fh:
+        return fh.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    config = BenchmarkConfig.from_preset("tiny", out=str(out), progress=False)
+    return run_benchmark(config), out
+
+
+def test_every_method_scores_and_every_file_is_written(tiny_run):
+    result, out = tiny_run
+    summary = result.summary
+    assert list(summary["method"]) == list(METHODS)
+    for _, row in summary.iterrows():
+        for column in ["accuracy", "balanced_accuracy", "macro_f1", "tail_accuracy"]:
+            value = row[f"{column}_mean"]
+            assert math.isfinite(value) and 0.0 <= value <= 1.0, (row["method"], column)
+        assert row["fit_time_mean"] > 0
+    zero_shot = summary.set_index("method").loc["zero_shot", "unseen_accuracy_mean"]
+    assert math.isfinite(zero_shot) and 0.0 <= zero_shot <= 1.0
+    # Only methods that can name a species from DNA report zero-shot accuracy.
+    for method in ("softmax", "triplet", "triplet_lt", "finetuned"):
+        assert math.isnan(
+            summary.set_index("method").loc[method, "unseen_accuracy_mean"]
+        )
+
+    expected = [
+        "config.json",
+        "scores.csv",
+        "per_class.csv",
+        "results.csv",
+        "results.md",
+        "pipelines.md",
+        "per_class_accuracy.png",
+        "tsne.png",
+        "samples.png",
+    ]
+    for name in expected:
+        path = out / name
+        assert path.is_file() and path.stat().st_size > 0, name
+    for name in ("per_class_accuracy.png", "tsne.png", "samples.png"):
+        assert _is_png(out / name), name
+        assert str(out / name) in {str(p) for p in result.files.values()}
+
+
+def test_result_files_agree_with_returned_tables(tiny_run):
+    result, out = tiny_run
+    scores = pd.read_csv(out / "scores.csv")
+    assert len(scores) == len(METHODS)  # one split
+    assert set(scores["method"]) == set(METHODS)
+    results = pd.read_csv(out / "results.csv")
+    np.testing.assert_allclose(
+        results["accuracy_mean"], result.summary["accuracy_mean"], rtol=1e-12
+    )
+    per_class = pd.read_csv(out / "per_class.csv")
+    # every seen test species of every method has a per-class row
+    assert set(per_class["method"]) == set(METHODS)
+    assert (per_class["train_count"] > 0).all()
+    md = (out / "results.md").read_text()
+    for label in METHODS.values():
+        assert label in md
+    assert "machine" in md and "CPU cores" in md
+    pipelines = (out / "pipelines.md").read_text()
+    assert "TripletImageEmbedder" in pipelines and "VisualGeneticAligner" in pipelines
+
+
+def test_zero_shot_species_never_trained_on(tiny_run):
+    result, _ = tiny_run
+    scores = result.scores
+    unseen = set(scores["unseen_species"].iloc[0].split(";"))
+    per_class = result.per_class
+    # the held-out species are not among the classes scored on the seen test set
+    assert unseen.isdisjoint(set(per_class["class"]))
+
+
+def test_interrupt_keeps_finished_results(tmp_path, monkeypatch):
+    """Ctrl-C during the second method leaves the first method's results."""
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SplitRunner, "_run_triplet_lt", interrupted)
+    config = BenchmarkConfig.from_preset(
+        "tiny",
+        out=str(tmp_path),
+        progress=False,
+        methods=("triplet", "triplet_lt"),
+        n_unseen=0,
+    )
+    with pytest.raises(KeyboardInterrupt, match="results so far"):
+        run_benchmark(config)
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    assert list(scores["method"]) == ["triplet"]
+    assert math.isfinite(scores["accuracy"].iloc[0])
+    results = pd.read_csv(tmp_path / "results.csv")
+    assert list(results["method"]) == ["triplet"]
+    assert "Interrupted: 1 of 2" in (tmp_path / "results.md").read_text()
+    assert _is_png(tmp_path / "per_class_accuracy.png")
+    # no half-written temporary files remain
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_splits_hold_out_species_and_keep_every_seen_class():
+    y = np.repeat([f"s{i}" for i in range(8)], [40, 30, 20, 12, 8, 6, 4, 3])
+    splits = make_splits(y, n_splits=3, test_size=0.25, n_unseen=2, random_state=0)
+    assert [s.seed for s in splits] == [0, 1, 2]
+    for split in splits:
+        assert len(split.unseen_species) == 2
+        # never drawn from the head quarter (s0, s1)
+        assert not {"s0", "s1"} & set(split.unseen_species)
+        parts = [split.train, split.test, split.unseen]
+        assert sum(map(len, parts)) == len(y)
+        assert len(np.unique(np.concatenate(parts))) == len(y)
+        assert set(y[split.unseen]) == set(split.unseen_species)
+        seen = set(y) - set(split.unseen_species)
+        assert set(y[split.train]) == seen
+    assert len({tuple(s.unseen_species) for s in splits}) > 1
+
+
+def test_summary_mean_and_std_over_splits():
+    scores = pd.DataFrame(
+        {
+            "method": ["a", "a", "b"],
+            "split": [0, 1, 0],
+            **{c: [0.5, 0.7, 0.2] for c in SCORE_COLUMNS},
+            "fit_time": [1.0, 3.0, 2.0],
+        }
+    )
+    summary = summarize(scores, {"b": "B", "a": "A"})
+    assert list(summary["method"]) == ["b", "a"]
+    a = summary.set_index("method").loc["a"]
+    assert a["accuracy_mean"] == pytest.approx(0.6)
+    assert a["accuracy_std"] == pytest.approx(0.1)
+    assert a["n_splits"] == 2
+    table = format_table(summary)
+    assert "60.0 ± 10.0" in table and "20.0 ± 0.0" in table
+    md = format_table(summary, markdown=True)
+    assert md.splitlines()[0].startswith("| Method |")
+
+
+def test_command_line_options_reach_the_config():
+    args = build_parser().parse_args(
+        [
+            "--quick",
+            "--out",
+            "x",
+            "--seeds",
+            "5",
+            "--genetic-signal",
+            "0",
+            "--methods",
+            "aligned",
+            "triplet",
+        ]
+    )
+    config = config_from_args(args)
+    assert config.preset == "quick"
+    assert config.out == "x" and config.n_splits == 5
+    assert config.genetic_signal == 0.0
+    assert config.methods == ("triplet", "aligned")  # table order
+    assert config.device == "cpu"
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"methods": ("nope",)}, "unknown methods"),
+        ({"genetic_signal": 2.0}, "genetic_signal"),
+        ({"device": "tpu"}, "device"),
+        ({"n_unseen": 0}, "zero_shot"),
+        ({"images": "folder"}, "both images and sequences"),
+    ],
+)
+def test_bad_settings_are_rejected(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        BenchmarkConfig.from_preset("tiny", **overrides)
+
+
+def test_every_row_is_a_pipeline_of_public_estimators():
+    from sklearn.pipeline import Pipeline
+
+    import vgestimators
+    from vgestimators.benchmark import SoftmaxImageClassifier
+
+    config = BenchmarkConfig.from_preset("tiny")
+    sequences = pd.DataFrame({"sequence": ["ACGT", "ACGA"], "species": ["a", "b"]})
+    public = {
+        getattr(vgestimators, n)
+        for n in ("TripletImageEmbedder", "VisualGeneticAligner")
+    } | {SoftmaxImageClassifier}
+    for name in METHODS:
+        if name == "finetuned":
+            continue  # needs anchors fitted on real sequences; built in the run
+        pipe = build_pipeline(name, config, sequences, seed=0)
+        assert isinstance(pipe, Pipeline)
+        assert type(pipe.steps[0][1]) in public
+
+
+def test_default_config_is_the_default_preset():
+    assert BenchmarkConfig() == BenchmarkConfig.from_preset("default")
+    assert BenchmarkConfig().preset == "default"
+
+
+def test_real_data_from_image_folder_and_fasta(tmp_path):
+    """--images/--sequences: folders of PNG files and a FASTA file."""
+    from PIL import Image
+
+    from vgestimators.datasets import make_forams
+
+    data = make_forams(n_species=4, n_images=48, image_size=16, random_state=1)
+    root = tmp_path / "images"
+    names = list(data.target_names)
+    for k, name in enumerate(names):
+        # Endless-Forams-style folder names: number prefix, genus + species
+        folder = root / f"{k + 1:02d} - {name}"
+        folder.mkdir(parents=True)
+        for i, image in enumerate(data.images[data.target == name]):
+            Image.fromarray(image).save(folder / f"{i}.png")
+    fasta = tmp_path / "seqs.fasta"
+    with open(fasta, "w") as fh:
+        for i, row in enumerate(data.sequences.itertuples()):
+            fh.write(f">seq{i} {row.species}\n{row.sequence}\n")
+    out = tmp_path / "out"
+    args = build_parser().parse_args(
+        ["--preset", "tiny", "--images", str(root), "--sequences", str(fasta)]
+        + ["--out", str(out), "--no-progress", "--methods", "triplet", "zero_shot"]
+        + ["--n-unseen", "1"]
+    )
+    result = run_benchmark(config_from_args(args))
+    summary = result.summary.set_index("method")
+    assert list(summary.index) == ["triplet", "zero_shot"]
+    assert np.isfinite(summary["balanced_accuracy_mean"]).all()
+    assert math.isfinite(summary.loc["zero_shot", "unseen_accuracy_mean"])
+    assert "4 classes" in (out / "results.md").read_text()
+    assert _is_png(out / "samples.png") and _is_png(out / "tsne.png")
+
+
+def test_real_data_with_an_unmatched_class_says_which(tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "images"
+    for name in ("Alpha one", "Beta two"):
+        (root / name).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (8, 8)).save(root / name / f"{i}.png")
+    fasta = tmp_path / "seqs.fasta"
+    fasta.write_text(">a Alpha one\nACGTACGT\n>b Gamma three\nACGAACGA\n")
+    config = BenchmarkConfig.from_preset(
+        "tiny", images=str(root), sequences=str(fasta), out=str(tmp_path / "o")
+    )
+    with pytest.raises(ValueError, match="Beta two"):
+        run_benchmark(config)

@@ -1,0 +1,266 @@
+"""Figures of the benchmark (matplotlib, Agg backend, PNG files)."""
+
+import numpy as np
+import pandas as pd
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+_COLORS = ["#4c4c4c", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#ff7f0e"]
+_MARKERS = ["s", "o", "^", "D", "v", "P"]
+
+
+def _plain_numbers(value, _position=None):
+    return f"{value:g}"
+
+
+def _plain_log_axis(axis):
+    from matplotlib import ticker
+
+    axis.set_major_formatter(ticker.FuncFormatter(_plain_numbers))
+    axis.set_minor_formatter(ticker.NullFormatter())
+
+
+def plot_per_class_accuracy(per_class, labels, path, *, title=None):
+    """Per-class test accuracy against training-image count, one colour per method.
+
+    Points are classes (mean over splits); lines are the mean accuracy in
+    logarithmic bins of training count.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10.5, 5.2), dpi=120)
+    table = pd.DataFrame(per_class)
+    if len(table):
+        table = table[table["train_count"] > 0]
+    if len(table):
+        lo = max(1, int(table["train_count"].min()))
+        hi = int(table["train_count"].max())
+        edges = np.unique(np.geomspace(lo, hi + 1, num=7).round(0))
+    methods = [m for m in labels if len(table) and m in set(table["method"])]
+    for k, method in enumerate(methods):
+        part = table[table["method"] == method]
+        by_class = part.groupby("class").agg(
+            train_count=("train_count", "mean"), accuracy=("accuracy", "mean")
+        )
+        color = _COLORS[k % len(_COLORS)]
+        jitter = 1.0 + 0.03 * (k - (len(methods) - 1) / 2)
+        ax.scatter(
+            by_class["train_count"] * jitter,
+            by_class["accuracy"] * 100,
+            s=14,
+            alpha=0.45,
+            color=color,
+            linewidths=0,
+        )
+        bins = np.digitize(by_class["train_count"], edges)
+        centers, means = [], []
+        for b in np.unique(bins):
+            sel = bins == b
+            centers.append(np.exp(np.log(by_class["train_count"][sel]).mean()))
+            means.append(by_class["accuracy"][sel].mean() * 100)
+        ax.plot(
+            centers,
+            means,
+            "-",
+            marker=_MARKERS[k % len(_MARKERS)],
+            color=color,
+            lw=2,
+            ms=5,
+            label=labels[method],
+        )
+    ax.set_xscale("log")
+    _plain_log_axis(ax.xaxis)
+    ax.set_xlabel("training images of the species (log scale)")
+    ax.set_ylabel("per-species test accuracy (%)")
+    ax.set_ylim(-3, 103)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.set_title(
+        title
+        or "Per-species accuracy against training-set size "
+        "(dots: species; lines: mean in log bins)",
+        fontsize=10,
+    )
+    if methods:
+        ax.legend(
+            fontsize=8,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            title="method (mean over splits)",
+            title_fontsize=8,
+        )
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _tsne(points, seed):
+    from sklearn.manifold import TSNE
+
+    perplexity = float(min(30, max(2, (len(points) - 1) // 3)))
+    return TSNE(
+        n_components=2,
+        perplexity=perplexity,
+        init="pca",
+        random_state=seed,
+        metric="cosine",
+    ).fit_transform(np.asarray(points, dtype=np.float64))
+
+
+def plot_tsne(
+    before,
+    after,
+    y,
+    anchors,
+    train_counts,
+    path,
+    *,
+    unseen_species=(),
+    random_state=0,
+):
+    """t-SNE of test embeddings before and after alignment, anchors drawn in.
+
+    Parameters
+    ----------
+    before : ndarray (n, d)
+        Triplet embeddings of test images.
+    after : ndarray (n, k)
+        The same images in the aligned (anchor) space.
+    y : ndarray (n,)
+        Species of each image.
+    anchors : DataFrame
+        Genetic anchors in the aligned space, indexed by species.
+    train_counts : Series
+        Training images per species (sets each species' colour).
+    path : path-like
+        PNG file to write.
+    unseen_species : sequence of str
+        Species held out of training (drawn with crosses).
+    """
+    plt = _pyplot()
+    from matplotlib import cm, colors
+
+    y = np.asarray(y)
+    species = sorted(set(y) | set(anchors.index.astype(str)))
+    counts = pd.Series(train_counts).reindex(species).fillna(0)
+    norm = colors.LogNorm(vmin=1, vmax=max(2, counts.max()))
+    cmap = cm.viridis
+    colour = {s: cmap(norm(max(1, counts[s]))) for s in species}
+
+    emb_before = _tsne(before, random_state)
+    anchor_names = [str(s) for s in anchors.index]
+    joint = _tsne(np.vstack([after, anchors.to_numpy()]), random_state)
+    emb_after, emb_anchor = joint[: len(after)], joint[len(after) :]
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 6), dpi=120)
+    unseen = set(unseen_species)
+    for ax, pts, title in (
+        (
+            axes[0],
+            emb_before,
+            "Before alignment: triplet embedding\n"
+            "(the anchors live in DNA space, so they appear only after alignment)",
+        ),
+        (
+            axes[1],
+            emb_after,
+            "After alignment: VisualGeneticAligner space\n"
+            "(images and genetic anchors embedded together)",
+        ),
+    ):
+        seen_mask = ~np.isin(y, list(unseen))
+        ax.scatter(
+            pts[seen_mask, 0],
+            pts[seen_mask, 1],
+            c=[colour[s] for s in y[seen_mask]],
+            s=10,
+            alpha=0.75,
+            linewidths=0,
+        )
+        if (~seen_mask).any():
+            ax.scatter(
+                pts[~seen_mask, 0],
+                pts[~seen_mask, 1],
+                c=[colour[s] for s in y[~seen_mask]],
+                s=28,
+                marker="x",
+                linewidths=1.2,
+                label="images of held-out (zero-shot) species",
+            )
+        ax.set_title(title, fontsize=11)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[1].scatter(
+        emb_anchor[:, 0],
+        emb_anchor[:, 1],
+        marker="*",
+        s=200,
+        c=[colour.get(s, "grey") for s in anchor_names],
+        edgecolors="black",
+        linewidths=0.8,
+        label="genetic anchor (from DNA)",
+    )
+    k = 0
+    for (x0, y0), name in zip(emb_anchor, anchor_names, strict=True):
+        if name in unseen:
+            axes[1].annotate(
+                f"{name} (held out)",
+                (x0, y0),
+                fontsize=7,
+                xytext=(6, 4 - 10 * k),
+                textcoords="offset points",
+            )
+            k += 1
+    for ax in axes:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8, loc="best", framealpha=0.9)
+    sm = cm.ScalarMappable(norm=norm, cmap=cmap)
+    bar = fig.colorbar(sm, ax=axes, fraction=0.025, pad=0.01)
+    bar.set_label("training images of the species (colour)")
+    _plain_log_axis(bar.ax.yaxis)
+    fig.suptitle(
+        "t-SNE of test-image embeddings (one colour per species, by its "
+        "training-set size)",
+        fontsize=11,
+    )
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_samples(data, path, *, n_per_species=4, max_species=16):
+    """The sample grid of the data set (``plot_forams`` for synthetic data)."""
+    plt = _pyplot()
+    if data.bunch is not None:
+        from ..datasets import plot_forams
+
+        fig = plot_forams(data.bunch, n_per_species=n_per_species)
+    else:
+        from PIL import Image
+
+        species = pd.Series(data.y).value_counts().index[:max_species]
+        fig, axes = plt.subplots(
+            len(species),
+            n_per_species,
+            figsize=(1.6 * n_per_species, 1.6 * len(species)),
+            squeeze=False,
+        )
+        for r, name in enumerate(species):
+            files = np.asarray(data.X)[np.asarray(data.y) == name][:n_per_species]
+            for c in range(n_per_species):
+                ax = axes[r, c]
+                ax.axis("off")
+                if c < len(files):
+                    with Image.open(files[c]) as img:
+                        ax.imshow(np.asarray(img.convert("RGB")))
+            axes[r, 0].set_title(str(name), fontsize=7, loc="left")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

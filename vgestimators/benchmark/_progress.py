@@ -1,0 +1,61 @@
+"""Progress bars (tqdm) for the benchmark's stages and training epochs."""
+
+import sys
+
+from skorch.callbacks import Callback
+from tqdm.auto import tqdm
+
+
+def progress(iterable=None, *, enabled=True, **kwargs):
+    """A tqdm bar on stderr, or a silent one when ``enabled`` is False."""
+    kwargs.setdefault("file", sys.stderr)
+    kwargs.setdefault("dynamic_ncols", True)
+    return tqdm(iterable, disable=not enabled, **kwargs)
+
+
+class EpochProgress(Callback):
+    """skorch callback: a nested tqdm bar advancing once per training epoch.
+
+    Parameters
+    ----------
+    desc : str, default="epochs"
+        Text in front of the bar.
+    enabled : bool, default=True
+        False makes the callback silent.
+    """
+
+    def __init__(self, desc="epochs", enabled=True):
+        self.desc = desc
+        self.enabled = enabled
+
+    def initialize(self):
+        self.bar_ = None
+        return self
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.bar_ = progress(
+            total=getattr(net, "max_epochs", None),
+            desc=f"    {self.desc}",
+            leave=False,
+            enabled=self.enabled,
+            unit="epoch",
+            position=1,
+        )
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.bar_ is None:
+            return
+        loss = net.history[-1].get("train_loss") if len(net.history) else None
+        if loss is not None:
+            self.bar_.set_postfix(loss=f"{loss:.3f}", refresh=False)
+        self.bar_.update(1)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        if self.bar_ is not None:
+            self.bar_.close()
+            self.bar_ = None
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["bar_"] = None
+        return state

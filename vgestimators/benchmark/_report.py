@@ -1,0 +1,296 @@
+"""Scores, tables and incremental result files of the benchmark.
+
+Every finished (split, method) pair is appended to ``scores.csv`` and
+``per_class.csv`` at once and the summary files are rewritten, so an
+interrupted run (Ctrl-C) leaves complete, readable files behind.
+"""
+
+import csv
+import math
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+#: Score columns of the table, in display order, with their header text.
+SCORE_COLUMNS = {
+    "accuracy": "Accuracy",
+    "balanced_accuracy": "Balanced acc.",
+    "macro_f1": "Macro-F1",
+    "many_shot": "Many-shot",
+    "medium_shot": "Medium-shot",
+    "few_shot": "Few-shot",
+    "tail_accuracy": "Rarest classes",
+    "unseen_accuracy": "Zero-shot (unseen)",
+}
+
+# Names ltr_report may use for each canonical column (first match wins).
+_ALIASES = {
+    "accuracy": ("accuracy", "acc", "top1"),
+    "balanced_accuracy": ("balanced_accuracy", "balanced_acc", "mean_class_accuracy"),
+    "macro_f1": ("macro_f1", "f1_macro", "f1"),
+    "many_shot": ("many_shot", "many", "many_shot_accuracy"),
+    "medium_shot": ("medium_shot", "medium", "medium_shot_accuracy"),
+    "few_shot": ("few_shot", "few", "few_shot_accuracy"),
+    "tail_accuracy": ("tail_accuracy", "rarest", "tail", "rare_accuracy"),
+}
+
+
+def _report_to_dict(report):
+    """Flatten what ``ltr_report`` returns into ``{name: float}``."""
+    if isinstance(report, pd.DataFrame):
+        if report.shape[0] == 1:
+            flat = report.iloc[0].to_dict()
+        elif report.shape[1] == 1:
+            flat = report.iloc[:, 0].to_dict()
+        else:
+            raise TypeError(
+                f"ltr_report returned a {report.shape} DataFrame; expected one row "
+                "or one column of scores."
+            )
+    elif isinstance(report, pd.Series):
+        flat = report.to_dict()
+    else:
+        flat = dict(report)
+    norm = {
+        str(k).strip().lower().replace("-", "_").replace(" ", "_"): v
+        for k, v in flat.items()
+    }
+    out = {}
+    for column, aliases in _ALIASES.items():
+        for alias in aliases:
+            if alias in norm:
+                out[column] = float(norm[alias])
+                break
+        else:
+            raise KeyError(
+                f"ltr_report gave no {column!r} score; it returned {sorted(norm)}."
+            )
+    return out
+
+
+def compute_scores(y_true, y_pred, y_train, *, many, few, tail_fraction):
+    """Long-tail scores of one prediction, as a dict of floats.
+
+    Uses :func:`vgestimators.metrics.ltr_report` for the figures.
+    """
+    from ..metrics import ltr_report
+
+    report = ltr_report(
+        np.asarray(y_true),
+        np.asarray(y_pred),
+        np.asarray(y_train),
+        many=many,
+        few=few,
+        tail_fraction=tail_fraction,
+    )
+    return _report_to_dict(report)
+
+
+def per_class_rows(y_true, y_pred, y_train):
+    """Per-class accuracy with the class's training-image count."""
+    from ..metrics import per_class_accuracy
+
+    y_true = np.asarray(y_true)
+    labels = np.unique(y_true)
+    acc = per_class_accuracy(y_true, np.asarray(y_pred), labels=labels)
+    classes, counts = np.unique(np.asarray(y_train), return_counts=True)
+    train_count = dict(zip(classes.tolist(), counts.tolist(), strict=True))
+    n_test = pd.Series(y_true).value_counts()
+    return [
+        {
+            "class": label,
+            "train_count": int(train_count.get(label, 0)),
+            "n_test": int(n_test[label]),
+            "accuracy": float(acc[label]),
+        }
+        for label in labels.tolist()
+    ]
+
+
+class ResultWriter:
+    """Append-only CSV files plus summary files rewritten after each result.
+
+    Parameters
+    ----------
+    out : path-like
+        Output folder (created).
+    settings : dict
+        Benchmark settings written into ``results.md``.
+    labels : dict of str to str
+        Method name -> display label, in display order.
+    """
+
+    def __init__(self, out, settings, labels):
+        self.out = Path(out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.settings = settings
+        self.labels = dict(labels)
+        self.scores_path = self.out / "scores.csv"
+        self.per_class_path = self.out / "per_class.csv"
+        self.results_csv = self.out / "results.csv"
+        self.results_md = self.out / "results.md"
+        for path in (
+            self.scores_path,
+            self.per_class_path,
+            self.results_csv,
+            self.results_md,
+        ):
+            if path.exists():
+                path.unlink()
+        self.scores = []
+        self.per_class = []
+        self._fields = {}
+
+    def _append(self, path, rows):
+        if not rows:
+            return
+        new = not path.exists()
+        # the first row fixes the columns; later rows are written in that order
+        fieldnames = self._fields.setdefault(path, list(rows[0]))
+        with open(path, "a", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=fieldnames)
+            if new:
+                writer.writeheader()
+            writer.writerows(rows)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def add(self, row, per_class):
+        """Record one (split, method) result and refresh the summaries."""
+        first = {
+            "method": row["method"],
+            "label": self.labels.get(row["method"], row["method"]),
+            "split": row["split"],
+            **{column: row.get(column, math.nan) for column in SCORE_COLUMNS},
+        }
+        row = {**first, **{k: v for k, v in row.items() if k not in first}}
+        self.scores.append(row)
+        self._append(self.scores_path, [row])
+        pc = [{"method": row["method"], "split": row["split"], **r} for r in per_class]
+        self.per_class.extend(pc)
+        self._append(self.per_class_path, pc)
+        self.write_summary()
+
+    def summary(self):
+        """Mean and standard deviation over splits, one row per method."""
+        return summarize(pd.DataFrame(self.scores), self.labels)
+
+    def write_summary(self, note=None):
+        """(Re)write ``results.csv`` and ``results.md`` atomically."""
+        summary = self.summary()
+        tmp = self.results_csv.with_suffix(".csv.tmp")
+        summary.to_csv(tmp, index=False)
+        os.replace(tmp, self.results_csv)
+        text = markdown_report(summary, self.settings, note=note)
+        tmp = self.results_md.with_suffix(".md.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, self.results_md)
+        return summary
+
+
+def summarize(scores, labels):
+    """Aggregate per-split scores into mean/std columns per method."""
+    columns = ["method", "label", "n_splits"]
+    for c in [*SCORE_COLUMNS, "fit_time"]:
+        columns += [f"{c}_mean", f"{c}_std"]
+    if scores is None or len(scores) == 0:
+        return pd.DataFrame(columns=columns)
+    order = [m for m in labels if m in set(scores["method"])]
+    rows = []
+    for method in order:
+        part = scores[scores["method"] == method]
+        row = {
+            "method": method,
+            "label": labels[method],
+            "n_splits": int(part["split"].nunique()),
+        }
+        for c in [*SCORE_COLUMNS, "fit_time"]:
+            values = pd.to_numeric(part[c], errors="coerce").dropna()
+            row[f"{c}_mean"] = float(values.mean()) if len(values) else math.nan
+            row[f"{c}_std"] = float(values.std(ddof=0)) if len(values) else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _fmt(mean, std, percent=True):
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "–"
+    scale = 100.0 if percent else 1.0
+    if std is None or math.isnan(std):
+        return f"{mean * scale:.1f}"
+    return f"{mean * scale:.1f} ± {std * scale:.1f}"
+
+
+def format_table(summary, markdown=False):
+    """The summary as a text table (mean ± std over splits, in percent)."""
+    headers = ["Method", *SCORE_COLUMNS.values(), "Fit time (s)"]
+    body = []
+    for _, row in summary.iterrows():
+        cells = [str(row["label"])]
+        for c in SCORE_COLUMNS:
+            cells.append(_fmt(row[f"{c}_mean"], row[f"{c}_std"]))
+        cells.append(_fmt(row["fit_time_mean"], row["fit_time_std"], percent=False))
+        body.append(cells)
+    if markdown:
+        lines = [
+            "| " + " | ".join(headers) + " |",
+            "|" + "|".join(["---"] + ["---:"] * (len(headers) - 1)) + "|",
+        ]
+        lines += ["| " + " | ".join(cells) + " |" for cells in body]
+        return "\n".join(lines)
+    widths = [
+        max(len(h), *(len(r[i]) for r in body)) if body else len(h)
+        for i, h in enumerate(headers)
+    ]
+    sep = "  "
+    lines = [sep.join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append(sep.join("-" * w for w in widths))
+    for cells in body:
+        lines.append(
+            sep.join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            )
+        )
+    return "\n".join(lines)
+
+
+def machine_description(device="cpu"):
+    """One line naming the machine the benchmark ran on."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    text = (
+        f"{os.cpu_count()} CPU cores ({cpu}), {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}, "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    )
+    if device == "cuda" and torch.cuda.is_available():
+        text += f", GPU {torch.cuda.get_device_name(0)}"
+    return text
+
+
+def markdown_report(summary, settings, note=None):
+    """``results.md``: the table plus the settings it was measured with."""
+    lines = ["# vgestimators rare-species benchmark", ""]
+    if note:
+        lines += [f"**{note}**", ""]
+    lines += [
+        "Scores in percent, mean ± standard deviation over splits; "
+        "'Rarest classes' is the accuracy over the 20% of species with "
+        "the fewest training images; 'Zero-shot (unseen)' is top-1 accuracy "
+        "on images of species held out of training entirely (only methods "
+        "that can name a species from its DNA anchor have it).",
+        "",
+        format_table(summary, markdown=True),
+        "",
+        "## Settings",
+        "",
+    ]
+    for key, value in settings.items():
+        lines.append(f"- **{key}**: {value}")
+    lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,251 @@
+"""The classic baseline: a CNN trained with softmax cross-entropy."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+_MEAN = (0.485, 0.456, 0.406)
+_STD = (0.229, 0.224, 0.225)
+
+
+class SoftmaxNetwork(nn.Module):
+    """A torchvision ResNet with a linear classification layer.
+
+    Takes uint8 or [0, 1] float image batches (n, 3, h, w) and returns
+    logits (n, n_classes); scaling and ImageNet normalisation happen here.
+
+    Parameters
+    ----------
+    backbone : str, default="resnet18"
+        Passed to :func:`vgestimators.vision.build_backbone`.
+    n_classes : int, default=2
+        Number of outputs.
+    """
+
+    def __init__(self, backbone="resnet18", n_classes=2):
+        super().__init__()
+        from ..vision import build_backbone
+
+        self.backbone = build_backbone(backbone, weights=None)
+        self.classifier = nn.Linear(self.backbone.num_features, n_classes)
+        self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1), False)
+        self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1), False)
+
+    def forward(self, x):
+        if x.dtype == torch.uint8:
+            x = x.float().div_(255.0)
+        return self.classifier(self.backbone((x - self.mean) / self.std))
+
+
+class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
+    """A CNN image classifier trained with softmax cross-entropy (skorch).
+
+    The classic baseline of the benchmark: a ResNet from
+    :func:`~vgestimators.vision.build_backbone` with a linear layer, trained
+    by skorch's ``NeuralNetClassifier`` with the same augmentation as
+    :class:`~vgestimators.vision.TripletImageEmbedder`, predicting the class of
+    highest logit. Takes the same image inputs (file paths, uint8 arrays,
+    float arrays) through :class:`~vgestimators.vision.ImageDataset`.
+
+    Parameters
+    ----------
+    backbone : {"resnet18", "resnet34", "resnet50"}, default="resnet18"
+        Network, trained from scratch.
+    image_size : int, default=64
+        Images are resized to ``image_size`` x ``image_size``.
+    augment : bool, default=True
+        Use :func:`~vgestimators.vision.default_augmentation` in training.
+    class_weight : "balanced" or None, default=None
+        Weight the cross-entropy inversely to class frequency.
+    max_epochs : int, default=10
+    batch_size : int, default=64
+    lr : float, default=1e-3
+    weight_decay : float, default=1e-4
+    device : {"cpu", "cuda", "auto"}, default="auto"
+    random_state : int or None, default=None
+        Seeds weight initialisation, shuffling and augmentation.
+    callbacks : list of skorch callbacks or None, default=None
+    verbose : int, default=0
+        skorch's per-epoch log when 1.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNetClassifier
+        The trained network.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    See Also
+    --------
+    vgestimators.vision.TripletImageEmbedder : The metric-learning alternative.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vgestimators.benchmark import SoftmaxImageClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 255, size=(8, 8, 8, 3), dtype=np.uint8)
+    >>> y = np.repeat(["a", "b"], 4)
+    >>> clf = SoftmaxImageClassifier(image_size=8, max_epochs=1, batch_size=4,
+    ...                              device="cpu", random_state=0).fit(X, y)
+    >>> clf.predict(X[:3]).shape, clf.classes_.tolist()
+    ((3,), ['a', 'b'])
+    """
+
+    _parameter_constraints = {
+        "backbone": [StrOptions({"resnet18", "resnet34", "resnet50"})],
+        "image_size": [Interval(Integral, 8, None, closed="left")],
+        "augment": ["boolean"],
+        "class_weight": [StrOptions({"balanced"}), None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "random_state": ["random_state"],
+        "callbacks": [list, None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        backbone="resnet18",
+        image_size=64,
+        augment=True,
+        class_weight=None,
+        max_epochs=10,
+        batch_size=64,
+        lr=1e-3,
+        weight_decay=1e-4,
+        device="auto",
+        random_state=None,
+        callbacks=None,
+        verbose=0,
+    ):
+        self.backbone = backbone
+        self.image_size = image_size
+        self.augment = augment
+        self.class_weight = class_weight
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.device = device
+        self.random_state = random_state
+        self.callbacks = callbacks
+        self.verbose = verbose
+
+    def _device(self):
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return self.device
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Train the network on images ``X`` with labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like
+            Images (paths, uint8 (n, h, w[, c]), float (n, c, h, w)).
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : SoftmaxImageClassifier
+        """
+        from sklearn.base import clone
+        from sklearn.utils import check_random_state
+        from sklearn.utils.class_weight import compute_class_weight
+        from skorch import NeuralNetClassifier
+
+        from ..vision import ImageDataset, default_augmentation
+
+        encoder = LabelEncoder()
+        encoded = encoder.fit_transform(np.asarray(y))
+        if len(encoder.classes_) < 2:
+            raise ValueError("y holds a single class; a classifier needs 2 or more.")
+        dataset = ImageDataset(
+            X,
+            encoded,
+            image_size=self.image_size,
+            transform=default_augmentation(self.image_size) if self.augment else None,
+        )
+        weight = None
+        if self.class_weight == "balanced":
+            weight = torch.as_tensor(
+                compute_class_weight(
+                    "balanced", classes=np.arange(len(encoder.classes_)), y=encoded
+                ),
+                dtype=torch.float32,
+            )
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        device = self._device()
+        net = NeuralNetClassifier(
+            SoftmaxNetwork,
+            module__backbone=self.backbone,
+            module__n_classes=len(encoder.classes_),
+            criterion=nn.CrossEntropyLoss,
+            criterion__weight=weight,
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None,
+            iterator_train__shuffle=True,
+            iterator_train__drop_last=len(dataset) > self.batch_size,
+            iterator_train__generator=torch.Generator().manual_seed(seed),
+            callbacks=list(clone(self.callbacks, safe=False) or []),
+            predict_nonlinearity=None,
+            device=device,
+            verbose=self.verbose,
+        )
+        devices = [torch.device(device).index or 0] if device == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            net.fit(dataset, None)
+        self.net_ = net
+        self.classes_ = encoder.classes_
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities (softmax of the logits).
+
+        Parameters
+        ----------
+        X : array-like
+            Images.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        from ..vision import ImageDataset
+
+        check_is_fitted(self, "net_")
+        dataset = ImageDataset(X, image_size=self.image_size)
+        logits = torch.as_tensor(self.net_.predict_proba(dataset))
+        return torch.softmax(logits.float(), dim=1).numpy()
+
+    def predict(self, X):
+        """The class of highest probability for each image.
+
+        Parameters
+        ----------
+        X : array-like
+            Images.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
