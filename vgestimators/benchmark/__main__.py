@@ -34,6 +34,11 @@ def build_parser():
     parser.add_argument(
         "--genetic-signal", type=float, help="make_forams genetic_signal (0..1)"
     )
+    parser.add_argument(
+        "--anchor-components",
+        type=int,
+        help="PCA size of the genetic anchor space (default: all 256 features)",
+    )
     parser.add_argument("--n-images", type=int, help="make_forams n_images")
     parser.add_argument("--n-species", type=int, help="make_forams n_species")
     parser.add_argument("--image-size", type=int, help="image side in pixels")
@@ -95,6 +100,7 @@ def config_from_args(args):
         "sequences",
         "mapping",
         "n_threads",
+        "anchor_components",
     ):
         value = getattr(args, name)
         if value is not None:

@@ -26,10 +26,10 @@ from ._progress import EpochProgress
 METHODS = {
     "softmax": "Softmax CNN (baseline)",
     "triplet": "Triplet + k-NN",
-    "triplet_lt": "Triplet, class-balanced + k-NN",
+    "triplet_lt": "Triplet, m-per-class sampling + k-NN",
     "aligned": "Triplet + VisualGeneticAligner",
     "finetuned": "Triplet + aligned fine-tuning + k-NN",
-    "zero_shot": "Triplet + aligner, hybrid (zero-shot)",
+    "zero_shot": "Triplet + aligner, nearest anchor (zero-shot)",
 }
 
 
@@ -42,8 +42,8 @@ def embedder(config, seed, *, desc="triplet", **params):
         weights=None,
         embedding_dim=config.embedding_dim,
         image_size=config.image_size,
-        loss="triplet",
-        miner="semihard",
+        loss=config.loss,
+        miner=config.miner,
         margin=0.2,
         sampler="random",
         augment=True,
@@ -63,7 +63,7 @@ def anchors_estimator(config):
     """The GeneticAnchors estimator used by every aligned method."""
     from ..genetics import GeneticAnchors
 
-    return GeneticAnchors()
+    return GeneticAnchors(n_components=config.anchor_components)
 
 
 def aligner(config, sequences, seed, **params):
@@ -168,7 +168,7 @@ def build_pipeline(name, config, sequences, seed):
         return Pipeline(
             [
                 ("embed", embedder(config, seed)),
-                ("align", aligner(config, sequences, seed, classifier="hybrid")),
+                ("align", aligner(config, sequences, seed, classifier="anchor")),
             ]
         )
     raise ValueError(f"unknown method {name!r}; choose from {list(METHODS)}.")

@@ -93,6 +93,11 @@ class BenchmarkConfig:
         torchvision ResNet trained from scratch.
     embedding_dim : int, default=128
         Size of the image embedding (as the paper).
+    loss, miner : str, default="softmax_triplet", "batch_hard"
+        ``TripletImageEmbedder`` loss and miner of every triplet method.
+    anchor_components : int or None, default=None
+        ``GeneticAnchors(n_components=...)``: PCA size of the anchor space
+        (None keeps all 256 SGT dinucleotide features).
     max_epochs, finetune_epochs : int
         Epochs of each training and of the aligned fine-tuning.
     batch_size : int, default=64
@@ -145,6 +150,9 @@ class BenchmarkConfig:
     # training
     backbone: str = "resnet18"
     embedding_dim: int = 128
+    loss: str = "softmax_triplet"
+    miner: str = "batch_hard"
+    anchor_components: int | None = None
     max_epochs: int = 10
     finetune_epochs: int = 3
     batch_size: int = 64
@@ -491,8 +499,9 @@ _NOTES = {
         "inside `fit`."
     ),
     "zero_shot": (
-        'As `aligned`, with `classifier="hybrid"`: the held-out species have '
-        "anchors (DNA) but no training image, and can still be predicted."
+        'As `aligned`, with `classifier="anchor"` (nearest genetic anchor): the '
+        "held-out species have anchors (DNA) but no training image, and can "
+        "still be predicted."
     ),
     "finetuned": (
         "Fitted in two stages: first as in `triplet`, then "
