@@ -382,11 +382,14 @@ def test_model_saved_on_cuda_loads_on_cpu(fitted, data):
     np.testing.assert_allclose(restored.transform(X), expected, atol=1e-6)
 
 
-def test_deterministic_on_cpu_for_a_seed(data):
+@pytest.mark.parametrize("loss", ["triplet", "softmax_triplet"])
+def test_deterministic_on_cpu_for_a_seed(data, loss):
     X, y = data
-    first = _embedder(random_state=3, sampler="class_balanced").fit(X, y).transform(X)
-    second = _embedder(random_state=3, sampler="class_balanced").fit(X, y).transform(X)
-    other = _embedder(random_state=4, sampler="class_balanced").fit(X, y).transform(X)
+    kw = dict(sampler="class_balanced", loss=loss)
+    first = _embedder(random_state=3, **kw).fit(X, y).transform(X)
+    torch.rand(5)  # the global random state must not matter (a loss's own head)
+    second = _embedder(random_state=3, **kw).fit(X, y).transform(X)
+    other = _embedder(random_state=4, **kw).fit(X, y).transform(X)
     np.testing.assert_array_equal(first, second)
     assert np.abs(first - other).max() > 1e-3
     # fitting does not disturb the global torch random state

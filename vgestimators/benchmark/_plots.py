@@ -208,14 +208,18 @@ def plot_tsne(
         label="genetic anchor (from DNA)",
     )
     k = 0
+    x_mid = np.mean(axes[1].get_xlim())
     for (x0, y0), name in zip(emb_anchor, anchor_names, strict=True):
         if name in unseen:
+            # labels point into the axes, so they never run over the colour bar
+            right = x0 > x_mid
             axes[1].annotate(
                 f"{name} (held out)",
                 (x0, y0),
                 fontsize=7,
-                xytext=(6, 4 - 10 * k),
+                xytext=(-6 if right else 6, 4 - 10 * k),
                 textcoords="offset points",
+                ha="right" if right else "left",
             )
             k += 1
     for ax in axes:

@@ -343,7 +343,7 @@ def run_benchmark(config=None, **overrides):
         settings = {
             "data": data.source,
             **(
-                {"Mantel r (morphology vs DNA)": data.info["mantel_r"]}
+                {"Mantel r (morphology vs DNA)": f"{data.info['mantel_r']:.3f}"}
                 if "mantel_r" in data.info
                 else {}
             ),

@@ -676,10 +676,12 @@ class TripletImageEmbedder(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
         previous = getattr(self, "net_", None) if self.warm_start else None
-        net = self._build_net(classes, counts, device, seed)
         devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
+            # built under the seed: the losses may hold parameters too (the
+            # softmax head of SoftmaxTripletLoss)
+            net = self._build_net(classes, counts, device, seed)
             net.initialize()
             if previous is not None:
                 state = previous.module_.state_dict()
