@@ -24,6 +24,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ..utils._device import resolve_device
 from ._anchors_input import (
     _fmt_labels,
     resolve_anchors,
@@ -37,18 +38,6 @@ def _default_anchor_estimator():
     from ..genetics import GeneticAnchors
 
     return GeneticAnchors()
-
-
-def _resolve_device(device):
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} but CUDA is not available here; use "
-            "device='auto' or 'cpu'."
-        )
-    return str(dev)
 
 
 class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
@@ -432,7 +421,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         targets = self._class_anchor_row[y_cls]
 
         # projection ----------------------------------------------------
-        self.device_ = _resolve_device(self.device)
+        self.device_ = resolve_device(self.device)
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )

@@ -238,21 +238,6 @@ def _as_config(config, overrides):
     return config.validate()
 
 
-def _resolve_device(device):
-    if device == "auto":
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise RuntimeError(
-                "--device cuda was asked for, but CUDA is not available."
-            )
-    return device
-
-
 def run_benchmark(config=None, **overrides):
     """Run the rare-species benchmark and write its table and figures.
 
@@ -309,7 +294,9 @@ def run_benchmark(config=None, **overrides):
     )
 
     config = _as_config(config, overrides)
-    device = _resolve_device(config.device)
+    from ..utils._device import resolve_device
+
+    device = resolve_device(config.device)
     config = replace(config, device=device)
     if config.n_threads is not None:
         import torch

@@ -10,6 +10,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from ..utils._device import resolve_device
+
 _MEAN = (0.485, 0.456, 0.406)
 _STD = (0.229, 0.224, 0.225)
 
@@ -142,11 +144,6 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
         self.callbacks = callbacks
         self.verbose = verbose
 
-    def _device(self):
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        return self.device
-
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
         """Train the network on images ``X`` with labels ``y``.
@@ -188,7 +185,7 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
                 dtype=torch.float32,
             )
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        device = self._device()
+        device = resolve_device(self.device)
         net = NeuralNetClassifier(
             SoftmaxNetwork,
             module__backbone=self.backbone,

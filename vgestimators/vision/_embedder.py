@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ..longtail._samplers import BALANCE, SAMPLERS
+from ..utils._device import resolve_device
 from ._data import ON_BAD_IMAGE, ImageDataset, _is_torch_dataset, as_image_source
 
 LOSSES = ("triplet", "reciprocal", "softmax_triplet")
@@ -31,21 +32,6 @@ _SKORCH_PREFIXES = (
     "optimizer",
     "callbacks",
 )
-
-
-def _resolve_device(device):
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"Invalid device {device!r}: {exc}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was requested but CUDA is not available; use "
-            "device='auto' or 'cpu'."
-        )
-    return str(resolved)
 
 
 def _resolve_precision(precision, device):
@@ -671,7 +657,7 @@ class TripletImageEmbedder(
     def _fit_dataset(self, dataset, classes, counts):
         from sklearn.utils import check_random_state
 
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )

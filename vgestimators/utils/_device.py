@@ -1,0 +1,42 @@
+"""Resolving the ``device`` parameter shared by the torch-backed estimators."""
+
+import torch
+
+
+def resolve_device(device):
+    """The torch device string for an estimator's ``device`` parameter.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,
+        ``"cuda:1"``, ...
+
+    Returns
+    -------
+    device : str
+        A device string torch accepts, e.g. ``"cpu"`` or ``"cuda:0"``.
+
+    Raises
+    ------
+    ValueError
+        If the string is not a device, or CUDA is asked for but absent.
+
+    Examples
+    --------
+    >>> from vgestimators.utils._device import resolve_device
+    >>> resolve_device("cpu")
+    'cpu'
+    """
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"Invalid device {device!r}: {exc}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available; use "
+            "device='auto' or 'cpu'."
+        )
+    return str(resolved)
