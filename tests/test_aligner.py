@@ -16,44 +16,16 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from vgestimators.alignment import VisualGeneticAligner
 from vgestimators.alignment._projection import NeighbourhoodLoss, train_projection
+from vgestimators.datasets import make_linked_embeddings
 from vgestimators.losses import CosineAlignmentLoss
 
 # ---------------------------------------------------------------- helpers
 
 
-def make_linked(
-    seed=0,
-    n_head=16,
-    n_tail=8,
-    n_zero=3,
-    n_head_train=40,
-    n_tail_train=2,
-    n_test=30,
-    d_anchor=8,
-    d_visual=32,
-    noise=1.0,
-):
-    """Gaussian visual embeddings whose class means are a linear map of anchors.
-
-    Classes 0..n_head-1 are head classes, the next n_tail are tail classes with
-    ``n_tail_train`` training samples, the last n_zero have an anchor but no
-    training sample at all.
-    """
-    rng = np.random.RandomState(seed)
-    n_classes = n_head + n_tail + n_zero
-    A = rng.normal(size=(n_classes, d_anchor))
-    M = rng.normal(size=(d_anchor, d_visual)) / np.sqrt(d_anchor)
-    means = A @ M
-    counts = [n_head_train] * n_head + [n_tail_train] * n_tail + [0] * n_zero
-    y_train = np.repeat(np.arange(n_classes), counts)
-    y_test = np.repeat(np.arange(n_classes), n_test)
-    X_train = means[y_train] + noise * rng.normal(size=(len(y_train), d_visual))
-    X_test = means[y_test] + noise * rng.normal(size=(len(y_test), d_visual))
-    anchors = {c: A[c] for c in range(n_classes)}
-    groups = np.full(n_classes, "head", dtype=object)
-    groups[n_head : n_head + n_tail] = "tail"
-    groups[n_head + n_tail :] = "zero"
-    return X_train, y_train, X_test, y_test, anchors, groups[y_test]
+def make_linked(seed=0, **params):
+    """The constructed data of :func:`make_linked_embeddings`, as a tuple."""
+    d = make_linked_embeddings(random_state=seed, **params)
+    return d.X_train, d.y_train, d.X_test, d.y_test, d.anchors, d.group
 
 
 def small_problem(seed=0, labels=("a", "b", "c", "d"), n=15, d_anchor=4, d_visual=6):

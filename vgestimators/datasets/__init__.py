@@ -13,6 +13,7 @@ __getattr__, __dir__, __all__ = attach(
         "long_tail_split": "._split",
         "LongTailSplit": "._split",
         "plot_forams": "._plot",
+        "make_linked_embeddings": "._linked",
         # real image data
         "load_image_folder": "._folders",
         "CropBorders": "._crop",
