@@ -32,8 +32,9 @@ def as_rows(X, *, name="X"):
     ------
     ValueError
         Naming the row and the reason: missing value (None/NaN), an item that
-        is neither a string nor a sequence of tokens, an empty sequence, an
-        empty input, or a 2-D input with more than one column.
+        is neither a string nor a sequence of tokens, an empty input (no
+        rows), or a 2-D input with more than one column. An empty sequence
+        is valid (it embeds to a zero row).
     """
     if isinstance(X, str | bytes):
         raise ValueError(
@@ -81,14 +82,12 @@ def as_rows(X, *, name="X"):
         if _is_missing(item):
             raise ValueError(f"{name} row {i}: missing sequence ({item!r}).")
         if isinstance(item, str):
-            if not item:
-                raise ValueError(f"{name} row {i}: empty sequence ('').")
+            # an empty string is a sequence with no symbol: a zero row, like
+            # any sequence with fewer than two known symbols
             rows.append(item)
             continue
         if isinstance(item, list | tuple | np.ndarray | pd.Series):
             tokens = item.tolist() if hasattr(item, "tolist") else list(item)
-            if len(tokens) == 0:
-                raise ValueError(f"{name} row {i}: empty sequence of tokens.")
             for j, tok in enumerate(tokens):
                 if not isinstance(tok, _TOKEN_TYPES) or isinstance(tok, bool):
                     raise ValueError(
