@@ -311,7 +311,11 @@ def test_novelty_threshold_predicts_unknown(small):
 def test_unknown_label_must_not_be_a_class(small):
     X, y, anchors = small
     with pytest.raises(ValueError, match="unknown_label='a' is also a class"):
-        VisualGeneticAligner(anchors=anchors, unknown_label="a").fit(X, y)
+        VisualGeneticAligner(
+            anchors=anchors, unknown_label="a", novelty_threshold=0.5
+        ).fit(X, y)
+    # without a threshold unknown_label is never predicted: any label is fine
+    VisualGeneticAligner(anchors=anchors, unknown_label="a", max_epochs=2).fit(X, y)
     clf = VisualGeneticAligner(anchors=anchors, classifier="anchor", max_epochs=2)
     clf.fit(X, y).set_params(unknown_label="b", novelty_threshold=0.5)
     with pytest.raises(ValueError, match="unknown_label='b' is also a class"):

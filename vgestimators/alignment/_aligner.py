@@ -1,6 +1,5 @@
 """VisualGeneticAligner: image embeddings aligned with genetic anchors."""
 
-import copy
 import warnings
 from numbers import Integral, Real
 
@@ -16,7 +15,7 @@ from sklearn.base import (
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_feature_names_in,
@@ -408,11 +407,8 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         else:
             self.classes_ = y_classes
             self.zero_shot_classes_ = y_classes[:0]
-        if self.unknown_label in set(self.classes_.tolist()):
-            raise ValueError(
-                f"unknown_label={self.unknown_label!r} is also a class label; "
-                "choose a label that no class uses."
-            )
+        if self.novelty_threshold is not None:
+            self._check_unknown_label()
         # anchor row of each class of classes_ (-1: no anchor)
         self._class_anchor_row = np.array(
             [row_of.get(c, -1) for c in self.classes_], dtype=np.intp
@@ -454,7 +450,8 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
             verbose=self.verbose,
         )
         self.n_epochs_ = len(self.loss_curve_)
-        self.projection_ = module.cpu()
+        # float64 on the CPU once, for every later transform / predict
+        self.projection_ = module.cpu().double().eval()
 
         # decision rule -------------------------------------------------
         self._anchor_unit = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
@@ -489,20 +486,24 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         basis, _ = np.linalg.qr(np.column_stack([weight, bias]))
         return basis
 
+    def _check_unknown_label(self):
+        if self.unknown_label in set(self.classes_.tolist()):
+            raise ValueError(
+                f"unknown_label={self.unknown_label!r} is also a class label; "
+                "choose a label that no class uses."
+            )
+
     def _sample_weights(self, y, targets):
         weights = np.ones(len(y), dtype=np.float64)
         if self.class_weight is None:
             return weights
         anchored = targets >= 0
-        classes = np.unique(y[anchored])
         class_weight = self.class_weight
         if isinstance(class_weight, dict):
-            class_weight = {
-                c: w for c, w in class_weight.items() if c in set(classes.tolist())
-            }
-        per_class = compute_class_weight(class_weight, classes=classes, y=y[anchored])
-        lookup = dict(zip(classes.tolist(), per_class, strict=True))
-        weights[anchored] = [lookup[c] for c in y[anchored].tolist()]
+            # only the anchored classes take part in the alignment loss
+            present = set(np.unique(y[anchored]).tolist())
+            class_weight = {c: w for c, w in class_weight.items() if c in present}
+        weights[anchored] = compute_sample_weight(class_weight, y[anchored])
         return weights
 
     def _warn_if_collinear(self, matrix):
@@ -535,7 +536,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def _project(self, X):
         """Aligned, L2-normalised embeddings of validated X (float64)."""
-        module = copy.deepcopy(self.projection_).double()
+        module = self.projection_
         x = torch.as_tensor((X.astype(np.float64) - self._x_mean) / self._x_scale)
         with torch.no_grad():
             z = module(x)
@@ -699,11 +700,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         if self.novelty_threshold is None:
             return y_pred
         novel = similarity < self.novelty_threshold
-        if self.unknown_label in set(self.classes_.tolist()):
-            raise ValueError(
-                f"unknown_label={self.unknown_label!r} is also a class label; "
-                "choose a label that no class uses."
-            )
+        self._check_unknown_label()
         if novel.any():
             unknown = np.asarray([self.unknown_label])
             same_kind = (y_pred.dtype.kind in "iu" and unknown.dtype.kind in "iu") or (
