@@ -38,13 +38,7 @@ def load_synthetic(config):
             "species": np.asarray(bunch.sequences["species"]).astype(str),
         }
     )
-    info = {}
-    mantel = getattr(bunch, "mantel", None)
-    if mantel is not None:
-        try:
-            info["mantel_r"] = float(mantel["r"] if "r" in mantel else mantel[0])
-        except (TypeError, KeyError, IndexError):
-            info["mantel_r"] = str(mantel)
+    info = {"mantel_r": float(bunch.mantel["r"])}
     source = (
         f"make_forams(n_species={config.n_species}, n_images={config.n_images}, "
         f"image_size={config.image_size}, imbalance_ratio={config.imbalance_ratio}, "
@@ -235,8 +229,3 @@ def make_splits(y, *, n_splits, test_size, n_unseen, random_state):
             )
         )
     return splits
-
-
-def take(X, index):
-    """Rows ``index`` of images (array) or file paths."""
-    return X[np.asarray(index)]

@@ -245,9 +245,7 @@ class SplitRunner:
         fit_time = time.perf_counter() - start
         start = time.perf_counter()
         y_pred = knn.predict(emb.transform(self.X_test))
-        return MethodResult(
-            pipe, y_pred, None, fit_time, time.perf_counter() - start, {"embed": emb}
-        )
+        return MethodResult(pipe, y_pred, None, fit_time, time.perf_counter() - start)
 
     def _run_softmax(self):
         pipe = build_pipeline(

@@ -26,50 +26,6 @@ SCORE_COLUMNS = {
     "unseen_accuracy": "Zero-shot (unseen)",
 }
 
-# Names ltr_report may use for each canonical column (first match wins).
-_ALIASES = {
-    "accuracy": ("accuracy", "acc", "top1"),
-    "balanced_accuracy": ("balanced_accuracy", "balanced_acc", "mean_class_accuracy"),
-    "macro_f1": ("macro_f1", "f1_macro", "f1"),
-    "many_shot": ("many_shot", "many", "many_shot_accuracy"),
-    "medium_shot": ("medium_shot", "medium", "medium_shot_accuracy"),
-    "few_shot": ("few_shot", "few", "few_shot_accuracy"),
-    "tail_accuracy": ("tail_accuracy", "rarest", "tail", "rare_accuracy"),
-}
-
-
-def _report_to_dict(report):
-    """Flatten what ``ltr_report`` returns into ``{name: float}``."""
-    if isinstance(report, pd.DataFrame):
-        if report.shape[0] == 1:
-            flat = report.iloc[0].to_dict()
-        elif report.shape[1] == 1:
-            flat = report.iloc[:, 0].to_dict()
-        else:
-            raise TypeError(
-                f"ltr_report returned a {report.shape} DataFrame; expected one row "
-                "or one column of scores."
-            )
-    elif isinstance(report, pd.Series):
-        flat = report.to_dict()
-    else:
-        flat = dict(report)
-    norm = {
-        str(k).strip().lower().replace("-", "_").replace(" ", "_"): v
-        for k, v in flat.items()
-    }
-    out = {}
-    for column, aliases in _ALIASES.items():
-        for alias in aliases:
-            if alias in norm:
-                out[column] = float(norm[alias])
-                break
-        else:
-            raise KeyError(
-                f"ltr_report gave no {column!r} score; it returned {sorted(norm)}."
-            )
-    return out
-
 
 def compute_scores(y_true, y_pred, y_train, *, many, few, tail_fraction):
     """Long-tail scores of one prediction, as a dict of floats.
@@ -86,7 +42,8 @@ def compute_scores(y_true, y_pred, y_train, *, many, few, tail_fraction):
         few=few,
         tail_fraction=tail_fraction,
     )
-    return _report_to_dict(report)
+    row = report.iloc[0].rename({"f1_macro": "macro_f1"})
+    return {name: float(row[name]) for name in SCORE_COLUMNS if name in row}
 
 
 def per_class_rows(y_true, y_pred, y_train):

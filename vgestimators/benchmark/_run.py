@@ -2,7 +2,7 @@
 
 import json
 import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,17 +13,7 @@ from ._methods import METHODS
 
 _PRESETS = {
     # measured on a shared 2-core CPU sandbox: see docs/user_guide/benchmark.rst
-    "default": dict(
-        n_species=16,
-        n_images=1000,
-        image_size=32,
-        n_splits=3,
-        n_unseen=2,
-        max_epochs=10,
-        finetune_epochs=3,
-        many=60,
-        few=15,
-    ),
+    "default": {},  # the BenchmarkConfig defaults
     # smaller data, fewer epochs and splits: a few minutes
     "quick": dict(
         n_species=16,
@@ -167,7 +157,6 @@ class BenchmarkConfig:
     # output
     tsne: bool = True
     progress: bool = True
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_preset(cls, name="default", **overrides):
@@ -282,7 +271,6 @@ def run_benchmark(config=None, **overrides):
     >>> result.summary[["label", "accuracy_mean"]]  # doctest: +SKIP
     """
     from ._data import load_data, make_splits
-    from ._methods import METHODS as LABELS
     from ._methods import SplitRunner
     from ._progress import progress
     from ._report import (
@@ -305,7 +293,7 @@ def run_benchmark(config=None, **overrides):
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    labels = {m: LABELS[m] for m in config.methods}
+    labels = {m: METHODS[m] for m in config.methods}
     bar = progress(
         total=2 + config.n_splits * len(config.methods),
         desc="benchmark",
@@ -511,7 +499,7 @@ def _tsne_inputs(runner, result, split):
         else np.concatenate([runner.y_test, runner.y_unseen])
     )
     after = align.transform(before)
-    anchors = _aligned_anchors(align)
+    anchors = align.anchors_
     counts = pd.Series(runner.y_train).value_counts()
     return dict(
         before=before,
@@ -522,14 +510,6 @@ def _tsne_inputs(runner, result, split):
         unseen_species=split.unseen_species,
         random_state=split.seed,
     )
-
-
-def _aligned_anchors(align):
-    """The aligner's anchors in its aligned space, as a DataFrame."""
-    anchors = align.anchors_
-    if not isinstance(anchors, pd.DataFrame):
-        anchors = pd.DataFrame(np.asarray(anchors), index=align.classes_)
-    return anchors
 
 
 def _figures(config, data, writer, labels, tsne_inputs, out, bar):
