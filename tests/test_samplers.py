@@ -46,13 +46,13 @@ def test_class_balanced_default_length_and_seed():
     assert list(sampler) != first  # each epoch draws anew
 
 
-@pytest.mark.parametrize("batch_size, m", [(8, 2), (16, 4), (12, 4)])
-def test_m_per_class_batches_hold_p_classes_times_m(batch_size, m):
+@pytest.mark.parametrize("batch_size, m, size", [(8, 2, 8), (16, 4, 16), (12, 4, 12)])
+def test_m_per_class_batches_hold_p_classes_times_m(batch_size, m, size):
     sampler = make_sampler(
         "m_per_class", LABELS, batch_size=batch_size, m_per_class=m, random_state=0
     )
-    size = m_per_class_batch_size(batch_size, m, 4)
-    assert size == sampler.sampler.batch_size
+    assert m_per_class_batch_size(batch_size, m, 4) == size
+    assert sampler.sampler.batch_size == size
     batches = _batches(sampler, size)
     assert len(batches) * size == len(sampler) and len(batches) >= 2
     for batch in batches:

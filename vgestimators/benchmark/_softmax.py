@@ -11,38 +11,8 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ..utils._device import resolve_device
-
-_MEAN = (0.485, 0.456, 0.406)
-_STD = (0.229, 0.224, 0.225)
-
-
-class SoftmaxNetwork(nn.Module):
-    """A torchvision ResNet with a linear classification layer.
-
-    Takes uint8 or [0, 1] float image batches (n, 3, h, w) and returns
-    logits (n, n_classes); scaling and ImageNet normalisation happen here.
-
-    Parameters
-    ----------
-    backbone : str, default="resnet18"
-        Passed to :func:`vgestimators.vision.build_backbone`.
-    n_classes : int, default=2
-        Number of outputs.
-    """
-
-    def __init__(self, backbone="resnet18", n_classes=2):
-        super().__init__()
-        from ..vision import build_backbone
-
-        self.backbone = build_backbone(backbone, weights=None)
-        self.classifier = nn.Linear(self.backbone.num_features, n_classes)
-        self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1), False)
-        self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1), False)
-
-    def forward(self, x):
-        if x.dtype == torch.uint8:
-            x = x.float().div_(255.0)
-        return self.classifier(self.backbone((x - self.mean) / self.std))
+from ..vision._backbones import BACKBONES
+from ..vision._net import EmbeddingNetwork
 
 
 class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
@@ -101,7 +71,7 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "backbone": [StrOptions({"resnet18", "resnet34", "resnet50"})],
+        "backbone": [StrOptions(set(BACKBONES))],
         "image_size": [Interval(Integral, 8, None, closed="left")],
         "augment": ["boolean"],
         "class_weight": [StrOptions({"balanced"}), None],
@@ -187,9 +157,12 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         device = resolve_device(self.device)
         net = NeuralNetClassifier(
-            SoftmaxNetwork,
+            # a ResNet with a linear layer to the classes: the embedding
+            # network with one output per class, trained on logits
+            EmbeddingNetwork,
             module__backbone=self.backbone,
-            module__n_classes=len(encoder.classes_),
+            module__weights=None,
+            module__embedding_dim=len(encoder.classes_),
             criterion=nn.CrossEntropyLoss,
             criterion__weight=weight,
             optimizer=torch.optim.AdamW,
@@ -202,7 +175,6 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
             iterator_train__drop_last=len(dataset) > self.batch_size,
             iterator_train__generator=torch.Generator().manual_seed(seed),
             callbacks=list(clone(self.callbacks, safe=False) or []),
-            predict_nonlinearity=None,
             device=device,
             verbose=self.verbose,
         )
@@ -230,8 +202,8 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
 
         check_is_fitted(self, "net_")
         dataset = ImageDataset(X, image_size=self.image_size)
-        logits = torch.as_tensor(self.net_.predict_proba(dataset))
-        return torch.softmax(logits.float(), dim=1).numpy()
+        # skorch applies the softmax for a CrossEntropyLoss criterion
+        return self.net_.predict_proba(dataset)
 
     def predict(self, X):
         """The class of highest probability for each image.

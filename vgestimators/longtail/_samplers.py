@@ -2,7 +2,7 @@
 
 import numpy as np
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import Sampler, WeightedRandomSampler
 
 SAMPLERS = ("random", "class_balanced", "m_per_class")
 BALANCE = ("inverse", "sqrt")
@@ -22,8 +22,11 @@ def _seed(random_state):
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
-class ClassBalancedSampler(Sampler):
+class ClassBalancedSampler(WeightedRandomSampler):
     """Draw samples with class-dependent probabilities, with replacement.
+
+    A ``torch.utils.data.WeightedRandomSampler`` whose per-sample weights come
+    from the class counts.
 
     Each sample of a class with ``n_c`` images is drawn with probability
     proportional to ``n_c ** -1`` (``balance="inverse"``: every class is
@@ -71,20 +74,14 @@ class ClassBalancedSampler(Sampler):
         encoded, counts = _as_labels(labels)
         power = 1.0 if balance == "inverse" else 0.5
         per_class = counts.astype(np.float64) ** -power
-        self.weights = torch.as_tensor(per_class[encoded], dtype=torch.float64)
         mass = per_class * counts
         self.class_probabilities_ = mass / mass.sum()
-        self.num_samples = len(encoded) if num_samples is None else int(num_samples)
-        self.generator = torch.Generator().manual_seed(_seed(random_state))
-
-    def __len__(self):
-        return self.num_samples
-
-    def __iter__(self):
-        drawn = torch.multinomial(
-            self.weights, self.num_samples, replacement=True, generator=self.generator
+        super().__init__(
+            per_class[encoded],
+            len(encoded) if num_samples is None else int(num_samples),
+            replacement=True,
+            generator=torch.Generator().manual_seed(_seed(random_state)),
         )
-        return iter(drawn.tolist())
 
 
 class _SeededMPerClassSampler(Sampler):

@@ -2,6 +2,7 @@
 
 import os
 import urllib.error
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -107,8 +108,9 @@ def build_backbone(name="resnet50", weights=None, *, progress=False):
     ----------
     name : {"resnet18", "resnet34", "resnet50"}, default="resnet50"
         Architecture; the paper uses ResNet50.
-    weights : None, str or path-like, default=None
-        ``None``: random initialisation. A torchvision weights name of this
+    weights : None, str, path-like or dict, default=None
+        ``None``: random initialisation. A dict: a state dict already in
+        memory, of either kind a file may hold (below). A torchvision weights name of this
         architecture (``"DEFAULT"``, ``"IMAGENET1K_V1"`` or
         ``"ResNet50_Weights.IMAGENET1K_V2"``): read from the torch hub cache
         or downloaded. A path of a local state-dict file: a torchvision
@@ -156,7 +158,10 @@ def build_backbone(name="resnet50", weights=None, *, progress=False):
     model.num_features = num_features
     if weights is None:
         return model
-    if is_weights_file(weights):
+    if isinstance(weights, Mapping):
+        state, _ = split_embedder_state(dict(weights))
+        source = "given state dict"
+    elif is_weights_file(weights):
         state, _ = load_weights_file(weights)
         source = f"weights file {str(weights)!r}"
     elif isinstance(weights, (str, os.PathLike)) and (
@@ -166,7 +171,7 @@ def build_backbone(name="resnet50", weights=None, *, progress=False):
     elif isinstance(weights, str):
         enum = _torchvision_weights(name, weights)
         state = _load_torchvision_state_dict(name, enum, progress)
-        state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+        state, _ = split_embedder_state(state)
         source = f"torchvision weights {enum}"
     else:
         raise TypeError(

@@ -20,6 +20,7 @@ from torch import nn
 
 from ..longtail._samplers import BALANCE, SAMPLERS
 from ..utils._device import resolve_device
+from ._backbones import BACKBONES
 from ._data import ON_BAD_IMAGE, ImageDataset, _is_torch_dataset, as_image_source
 
 LOSSES = ("triplet", "reciprocal", "softmax_triplet")
@@ -270,7 +271,7 @@ class TripletImageEmbedder(
     """
 
     _parameter_constraints = {
-        "backbone": [StrOptions({"resnet18", "resnet34", "resnet50"})],
+        "backbone": [StrOptions(set(BACKBONES))],
         "weights": [None, str, os.PathLike],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "image_size": [Interval(Integral, 8, None, closed="left")],

@@ -36,6 +36,12 @@ class EmbeddingNetwork(nn.Module):
         dropout=0.0,
     ):
         super().__init__()
+        head_state = None
+        if is_weights_file(weights):
+            # read the file once: its backbone part builds the backbone, its
+            # head part (when saved by save_backbone) fills the head
+            path = weights
+            weights, head_state = load_weights_file(path)
         self.backbone = build_backbone(backbone, weights)
         width = self.backbone.num_features
         layers = [nn.Dropout(dropout)] if dropout else []
@@ -50,17 +56,15 @@ class EmbeddingNetwork(nn.Module):
         self.head = nn.Sequential(*layers)
         self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1), False)
         self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1), False)
-        if is_weights_file(weights):
-            _, head_state = load_weights_file(weights)
-            if head_state:
-                try:
-                    self.head.load_state_dict(head_state)
-                except RuntimeError as exc:
-                    raise ValueError(
-                        f"The embedding head saved in {str(weights)!r} does not "
-                        f"fit embedding_dim={embedding_dim} (and the head "
-                        f"options): {exc}"
-                    ) from exc
+        if head_state:
+            try:
+                self.head.load_state_dict(head_state)
+            except RuntimeError as exc:
+                raise ValueError(
+                    f"The embedding head saved in {str(path)!r} does not "
+                    f"fit embedding_dim={embedding_dim} (and the head "
+                    f"options): {exc}"
+                ) from exc
 
     def forward(self, x):
         if x.dtype == torch.uint8:
@@ -98,7 +102,6 @@ class EmbedderCriterion(nn.Module):
         anchor_rows=None,
         alignment_weight=0.0,
         alignment_margin=0.5,
-        alignment_negatives="random",
         class_weight=None,
     ):
         super().__init__()
@@ -118,9 +121,7 @@ class EmbedderCriterion(nn.Module):
                 "anchor_rows", torch.as_tensor(anchor_rows, dtype=torch.long)
             )
             self.alignment_head = nn.Linear(embedding_dim, anchors.shape[1])
-            self.alignment_loss = CosineAlignmentLoss(
-                margin=alignment_margin, negatives=alignment_negatives
-            )
+            self.alignment_loss = CosineAlignmentLoss(margin=alignment_margin)
         else:
             self.anchors = None
             self.alignment_head = None
