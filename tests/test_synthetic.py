@@ -77,6 +77,13 @@ def test_sequences(data):
     gen = data.genetic_distances.to_numpy()
     off = gen[~np.eye(6, dtype=bool)]
     assert (off > 0).all()
+    codes = np.array([["ACGT".index(base) for base in s] for s in seqs["sequence"]])
+    dist = jc_distances(codes)
+    species = seqs["species"].to_numpy()
+    same = species[:, None] == species[None, :]
+    within = same & ~np.eye(len(species), dtype=bool)
+    assert within.any()
+    assert dist[within].mean() < dist[~same].mean()
 
 
 def test_same_seed_same_data_other_seed_other_data():

@@ -90,13 +90,14 @@ def load_pfr2(csv):
                 f"columns are {list(table.columns)}."
             )
         values = table[column]
-        bad = values.isna() | (values.astype(str).str.strip() == "")
+        stripped = values.astype(str).str.strip()
+        bad = values.isna() | (stripped == "")
         if bad.any():
             row = int(bad.to_numpy().nonzero()[0][0])
             raise ValueError(
                 f"{source}, line {row + 2} (row {row}): missing {column!r}."
             )
-        out[name] = values.astype(str).str.strip().to_numpy(dtype=object)
+        out[name] = stripped.to_numpy(dtype=object)
     tidy = pd.DataFrame(out)
     tidy["label"] = tidy["genus"] + " " + tidy["species"]
     for name, options in _EXTRAS.items():

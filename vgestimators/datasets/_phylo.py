@@ -43,21 +43,6 @@ class Tree:
                 kids.setdefault(int(par), []).append(node)
         return kids
 
-    def patristic(self):
-        """Leaf-to-leaf path lengths (twice the height of the common ancestor)."""
-        n = self.n_leaves
-        # Ancestor sets as a boolean matrix (leaf x node); the common ancestor
-        # of two leaves is the lowest node shared by both paths.
-        anc = np.zeros((n, len(self.parent)), dtype=bool)
-        for leaf in range(n):
-            node = leaf
-            while node >= 0:
-                anc[leaf, node] = True
-                node = self.parent[node]
-        shared = anc[:, None, :] & anc[None, :, :]
-        mrca_height = np.where(shared, self.height, np.inf).min(axis=2)
-        return 2.0 * mrca_height
-
     def to_newick(self, names, digits=5):
         """Newick string with ``names`` on the leaves and branch lengths."""
         kids = self.children()

@@ -80,18 +80,27 @@ def _test_counts(classes, counts, strategy, test_size, n_test_per_class):
     return np.full(len(classes), per_class)
 
 
-def _split(y, strategy, test_size, n_test_per_class, rng):
+def _prepare(y, strategy, test_size, n_test_per_class):
+    """The part of a split that depends on ``y`` only (no randomness)."""
     y = column_or_1d(y, warn=True)
     if y.shape[0] < 2:
         raise ValueError(f"Need at least 2 samples to split; got {y.shape[0]}.")
     classes, y_idx, counts = np.unique(y, return_inverse=True, return_counts=True)
     n_test = _test_counts(classes, counts, strategy, test_size, n_test_per_class)
-    # Random order within each class: sort by (class, random key).
-    order = np.lexsort((rng.random(len(y)), y_idx))
     start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.empty(len(y), dtype=np.intp)
-    rank[order] = np.arange(len(y)) - np.repeat(start, counts)
-    is_test = rank < n_test[y_idx]
+    # Rank within its class of each position of the class-sorted order.
+    within = np.arange(len(y)) - np.repeat(start, counts)
+    return y_idx, within, n_test[y_idx]
+
+
+def _draw(y_idx, within, n_test_of, rng):
+    """One random split of data prepared by :func:`_prepare`."""
+    n = len(y_idx)
+    # Random order within each class: sort by (class, random key).
+    order = np.lexsort((rng.random(n), y_idx))
+    rank = np.empty(n, dtype=np.intp)
+    rank[order] = within
+    is_test = rank < n_test_of
     if not is_test.any():
         raise ValueError(
             "The split leaves no test sample: every class has a single sample. "
@@ -166,7 +175,7 @@ def long_tail_split(
     [1, 1, 1]
     """
     rng = check_random_state(random_state)
-    return _split(y, strategy, test_size, n_test_per_class, rng)
+    return _draw(*_prepare(y, strategy, test_size, n_test_per_class), rng)
 
 
 class LongTailSplit(BaseCrossValidator):
@@ -256,8 +265,9 @@ class LongTailSplit(BaseCrossValidator):
         if len(X) != len(y):
             raise ValueError(f"X and y have different lengths: {len(X)} and {len(y)}.")
         rng = check_random_state(self.random_state)
+        prepared = _prepare(y, self.strategy, self.test_size, self.n_test_per_class)
         for _ in range(self.n_splits):
-            yield _split(y, self.strategy, self.test_size, self.n_test_per_class, rng)
+            yield _draw(*prepared, rng)
 
     def get_n_splits(self, X=None, y=None, groups=None):
         """Number of splits (``n_splits``).

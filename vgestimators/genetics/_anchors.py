@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 import pandas as pd
+from scipy.spatial.distance import cdist
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.decomposition import PCA
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -259,9 +260,7 @@ class GeneticAnchors(TransformerMixin, BaseEstimator):
             return E.mean(axis=0)
         if self.aggregate == "median":
             return np.median(E, axis=0)
-        sq = (E * E).sum(axis=1)
-        d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * E @ E.T, 0.0)
-        return E[np.argmin(np.sqrt(d2).sum(axis=1))]
+        return E[np.argmin(cdist(E, E).sum(axis=1))]
 
     def _output_names(self, names):
         if self.pca_ is None:

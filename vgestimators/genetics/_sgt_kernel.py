@@ -114,6 +114,7 @@ def sgt_codes(codes, lengths, n_symbols, kappa, length_sensitive):
                 kappa,
                 max_positions,
                 band,
+                k_max,
                 W0[first],
                 Wk[first],
             )
@@ -145,13 +146,6 @@ def sgt_codes(codes, lengths, n_symbols, kappa, length_sensitive):
     W0[W0 == 0] = 1e7  # as the reference: no pair -> 0 / 1e7 = 0
     out = np.power(np.divide(Wk, W0), 1.0 / kappa)
     return out.reshape(n, A * A)
-
-
-def _one_hot(A):
-    """Identity of size ``A`` plus a zero row (index ``A``: not counted)."""
-    eye = np.zeros((A + 1, A))
-    eye[np.arange(A), np.arange(A)] = 1.0
-    return eye
 
 
 def _segment_weights(seg, kappa, band):
@@ -199,8 +193,8 @@ def _batch(batch, A, kappa, band, carry_r=None, carry_c=None, seg=None):
     # Index (row, p, s): position p of segment s, C-contiguous.
     lane_codes = batch.reshape(rows, n_seg, seg).transpose(0, 2, 1)
     lane_codes = np.where(lane_codes < 0, A, lane_codes)  # new array, C order
-    # One-hot rows (an all-zero row for uncounted positions).
-    X = np.take(_one_hot(A), lane_codes, axis=0)
+    # One-hot rows (code A, uncounted, gets the all-zero last row).
+    X = np.take(np.eye(A + 1, A), lane_codes, axis=0)
     Xs = X.reshape(rows, seg, n_seg * A)
     Xl = X.reshape(rows, seg * n_seg, A)
     # All within-segment sums in one matrix product over the positions p:
@@ -277,7 +271,7 @@ class _SparseReduce:
         return out.reshape(rows, A, A).transpose(0, 2, 1)
 
 
-def _long_sequence(seq, A, kappa, chunk, band, W0, Wk):
+def _long_sequence(seq, A, kappa, chunk, band, k_max, W0, Wk):
     """Accumulate one long sequence chunk by chunk into ``W0``, ``Wk``."""
     seg = _SEGMENT
     chunk = max(seg, chunk // seg * seg)  # whole segments: no padding inside
@@ -292,8 +286,7 @@ def _long_sequence(seq, A, kappa, chunk, band, W0, Wk):
             Wk += wk[0]
             carry_r = end_r
     if band:
-        k_max = max_nonzero_distance(kappa)
-        Wk += _band_counts_long(seq, A, kappa, 1, k_max)
+        Wk += _band_counts(np.asarray(seq)[None, :], A, kappa, 1, k_max)[0]
 
 
 def _band_counts(batch, A, kappa, k_lo, k_hi):
@@ -311,18 +304,6 @@ def _band_counts(batch, A, kappa, k_lo, k_hi):
     return out.reshape(rows, A, A)
 
 
-def _band_counts_long(seq, A, kappa, k_lo, k_hi):
-    """:func:`_band_counts` for one sequence, without padding copies."""
-    seq = np.asarray(seq, dtype=np.int64)
-    out = np.zeros(A * A)
-    for k in range(max(k_lo, 1), min(k_hi, len(seq) - 1) + 1):
-        a = seq[:-k]
-        b = seq[k:]
-        ok = (a >= 0) & (b >= 0)
-        out += np.exp(-kappa * k) * np.bincount((a * A + b)[ok], minlength=A * A)
-    return out.reshape(A, A)
-
-
 def _fix_tiny(codes, offsets, A, kappa, k_max, W0, Wk):
     """Recompute entries whose kernel sum underflows, as the reference does.
 
@@ -337,5 +318,5 @@ def _fix_tiny(codes, offsets, A, kappa, k_max, W0, Wk):
     k_lo = max(1, int(_LOG_TINY / kappa * 0.99))
     for r in rows:
         seq = codes[offsets[r] : offsets[r + 1]]
-        exact = _band_counts_long(seq, A, kappa, k_lo, k_max)
+        exact = _band_counts(np.asarray(seq)[None, :], A, kappa, k_lo, k_max)[0]
         Wk[r][flagged[r]] = exact[flagged[r]]

@@ -76,7 +76,7 @@ def _check_train_counts(train_counts):
     return pd.Series(values.astype(np.int64), index=counts.index)
 
 
-def _counts_for(classes, train_counts):
+def _counts_for(classes, train_counts, stacklevel=3):
     """Training counts of ``classes``; classes without a count get 0 (warned)."""
     counts = _check_train_counts(train_counts)
     present = pd.Index(classes).isin(counts.index)
@@ -89,7 +89,7 @@ def _counts_for(classes, train_counts):
             f"treated as having 0 training samples: {shown}{more}. Check that "
             "train_counts uses the same labels as y_true.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
     out = counts.reindex(pd.Index(classes), fill_value=0).astype(np.int64)
     out.index.name = "class"
@@ -109,6 +109,21 @@ def _shot_groups(counts, many, few):
     """Group name per class: 'many' (> many), 'few' (< few), else 'medium'."""
     groups = np.where(counts > many, "many", np.where(counts < few, "few", "medium"))
     return pd.Series(groups, index=counts.index, name="group")
+
+
+def _shot_table(y_true, y_pred, train_counts, many, few):
+    """Per-class accuracy, training counts, shot groups and mean per group.
+
+    ``y_true`` and ``y_pred`` are already checked (:func:`_check_predictions`).
+    Returns ``(acc, counts, groups, shots)``; ``shots`` is indexed by
+    ``_GROUPS`` (NaN for a group without classes).
+    """
+    acc = _per_class_accuracy(y_true, y_pred)
+    # One frame deeper than the public callers: warn at the same place.
+    counts = _counts_for(acc.index, train_counts, stacklevel=4)
+    groups = _shot_groups(counts, many, few)
+    shots = acc.groupby(groups.to_numpy()).mean().reindex(list(_GROUPS))
+    return acc, counts, groups, shots
 
 
 def _rarest(counts, fraction):
@@ -169,6 +184,11 @@ def per_class_accuracy(y_true, y_pred, *, labels=None):
     Name: accuracy, dtype: float64
     """
     y_true, y_pred = _check_predictions(y_true, y_pred)
+    return _per_class_accuracy(y_true, y_pred, labels)
+
+
+def _per_class_accuracy(y_true, y_pred, labels=None):
+    """:func:`per_class_accuracy` of labels already checked."""
     if labels is None:
         labels = np.unique(y_true)
     else:
@@ -255,11 +275,9 @@ def shot_accuracy(y_true, y_pred, train_counts, many=100, few=20):
     Name: accuracy, dtype: float64
     """
     _check_thresholds(many, few)
-    acc = per_class_accuracy(y_true, y_pred)
-    counts = _counts_for(acc.index, train_counts)
-    groups = _shot_groups(counts, many, few)
-    out = acc.groupby(groups.to_numpy()).mean().reindex(list(_GROUPS))
-    return pd.Series(out.to_numpy(dtype=float), index=list(_GROUPS), name="accuracy")
+    y_true, y_pred = _check_predictions(y_true, y_pred)
+    _, _, _, shots = _shot_table(y_true, y_pred, train_counts, many, few)
+    return pd.Series(shots.to_numpy(dtype=float), index=list(_GROUPS), name="accuracy")
 
 
 @validate_params(
@@ -409,10 +427,7 @@ def ltr_report(
         raise ValueError("y_train is empty: the shot groups need training labels.")
     train_counts = pd.Series(y_train).value_counts()
 
-    acc = per_class_accuracy(y_true, y_pred)
-    counts = _counts_for(acc.index, train_counts)
-    groups = _shot_groups(counts, many, few)
-    shots = acc.groupby(groups.to_numpy()).mean().reindex(list(_GROUPS))
+    acc, counts, groups, shots = _shot_table(y_true, y_pred, train_counts, many, few)
     sizes = groups.value_counts().reindex(list(_GROUPS), fill_value=0)
     tail = _rarest(counts, tail_fraction)
 
