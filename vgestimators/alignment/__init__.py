@@ -6,5 +6,6 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "VisualGeneticAligner": "._aligner",
+        "GeneticPrototypeClassifier": "._prototypes",
     },
 )

@@ -33,6 +33,13 @@ def _py(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def default_anchor_estimator():
+    """``GeneticAnchors()``: the anchor estimator used when ``anchors`` is None."""
+    from ..genetics import GeneticAnchors
+
+    return GeneticAnchors()
+
+
 def split_sequences(sequences):
     """Split the ``sequences`` parameter into (sequences, labels).
 

@@ -252,6 +252,7 @@ def _traits_from_latent(latent):
         "intraspecific_variation": [Interval(numbers.Real, 0, None, closed="left")],
         "n_permutations": [Interval(numbers.Integral, 0, None, closed="left")],
         "shuffle": ["boolean"],
+        "n_test_per_species": [Interval(numbers.Integral, 0, None, closed="left")],
         "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
@@ -272,6 +273,7 @@ def make_forams(
     intraspecific_variation=0.3,
     n_permutations=999,
     shuffle=True,
+    n_test_per_species=0,
     random_state=None,
 ):
     """Generate a long-tailed world of foraminifer images and 18S-like DNA.
@@ -328,6 +330,12 @@ def make_forams(
     shuffle : bool, default=True
         Shuffle the images; otherwise they are grouped by species, most
         common first.
+    n_test_per_species : int, default=0
+        Also render this many images of every species into a balanced test
+        set (``images_test``, ``target_test``, ``specimens_test``), as
+        long-tailed recognition is evaluated (train on a long tail, test on
+        a balanced set). Drawn from their own random stream: the long-tailed
+        images are the same whatever this value.
     random_state : int, RandomState instance or None, default=None
         Seed. The tree, species, sequences and traits depend only on
         ``random_state`` and the phylogenetic parameters, not on ``n_images``.
@@ -363,6 +371,10 @@ def make_forams(
         mantel : dict
             ``{"r": ..., "p_value": ..., "n_permutations": ...}``: Mantel
             correlation between the two distance matrices.
+        images_test, target_test, specimens_test
+            The balanced test set (``n_test_per_species`` images of every
+            species, grouped by species in the order of ``target_names``);
+            present only when ``n_test_per_species > 0``.
         DESCR : str
             Description of the data set.
 
@@ -416,7 +428,9 @@ def make_forams(
     else:
         seq_low = seq_high = int(sequences_per_species)
 
-    rng_tree, rng_dna, rng_traits, rng_images, rng_test = _seeds(random_state, 5)
+    rng_tree, rng_dna, rng_traits, rng_images, rng_test, rng_balanced = _seeds(
+        random_state, 6
+    )
 
     # --- phylogeny and names -------------------------------------------------
     n_genera = max(1, int(round(n_species / 4)))
@@ -464,24 +478,9 @@ def make_forams(
     labels = np.repeat(species_rank, counts)
     if shuffle:
         labels = labels[rng_images.permutation(n_images)]
-    individual = latent[labels] + intraspecific_variation * rng_images.standard_normal(
-        (n_images, len(_LATENT))
-    )
-    spec_traits = _traits_from_latent(individual)
-    # Coiling is (nearly) fixed per species: 3 % of specimens coil the other way.
-    flip = rng_images.random(n_images) < 0.03
-    spec_coil = np.where(flip, -coiling[labels], coiling[labels])
-    geom, nuisance = _geometry(spec_traits, spec_coil, image_size, rng_images, 12)
-    appearance, nuisance2 = _appearance(spec_traits, spec_coil, geom, rng_images)
-    images = render_shells({**geom, **appearance}, image_size, rng_images)
-
+    specimen_args = (latent, coiling, names, intraspecific_variation, image_size)
+    images, specimens = _render_specimens(labels, *specimen_args, rng_images)
     target_names = names[species_rank].astype(str)
-    specimens = pd.DataFrame({"species": names[labels]})
-    for key, value in spec_traits.items():
-        specimens[key] = value
-    specimens["coiling"] = np.where(spec_coil > 0, "dextral", "sinistral")
-    for key, value in {**nuisance, **nuisance2}.items():
-        specimens[key] = value
 
     index = pd.Index(names, name="species")
     bunch = Bunch(
@@ -499,8 +498,38 @@ def make_forams(
         genetic_distances=pd.DataFrame(genetic, index=index, columns=names),
         mantel={"r": r, "p_value": p_value, "n_permutations": n_permutations},
     )
+    if n_test_per_species > 0:
+        test_labels = np.repeat(species_rank, int(n_test_per_species))
+        bunch.images_test, bunch.specimens_test = _render_specimens(
+            test_labels, *specimen_args, rng_balanced
+        )
+        bunch.target_test = names[test_labels].astype(str)
     bunch.DESCR = _describe(bunch, locals())
     return bunch
+
+
+def _render_specimens(
+    labels, latent, coiling, names, intraspecific_variation, image_size, rng
+):
+    """Images of one specimen per label, and the specimens' table."""
+    n = len(labels)
+    individual = latent[labels] + intraspecific_variation * rng.standard_normal(
+        (n, len(_LATENT))
+    )
+    spec_traits = _traits_from_latent(individual)
+    # Coiling is (nearly) fixed per species: 3 % of specimens coil the other way.
+    flip = rng.random(n) < 0.03
+    spec_coil = np.where(flip, -coiling[labels], coiling[labels])
+    geom, nuisance = _geometry(spec_traits, spec_coil, image_size, rng, 12)
+    appearance, nuisance2 = _appearance(spec_traits, spec_coil, geom, rng)
+    images = render_shells({**geom, **appearance}, image_size, rng)
+    specimens = pd.DataFrame({"species": names[labels]})
+    for key, value in spec_traits.items():
+        specimens[key] = value
+    specimens["coiling"] = np.where(spec_coil > 0, "dextral", "sinistral")
+    for key, value in {**nuisance, **nuisance2}.items():
+        specimens[key] = value
+    return images, specimens
 
 
 def _describe(bunch, params):
