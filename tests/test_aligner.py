@@ -39,6 +39,12 @@ def small_problem(seed=0, labels=("a", "b", "c", "d"), n=15, d_anchor=4, d_visua
     return X, y, anchors
 
 
+def _paper_aligner(**params):
+    """The aligner with a projection (the paper's k-NN rule unless told)."""
+    params.setdefault("classifier", "knn")
+    return VisualGeneticAligner(**params)
+
+
 # -------------------------------------------- scikit-learn's estimator checks
 
 # The checks use labels 0..3, -1/1 and "one"/"two"/"three": this dict covers
@@ -73,8 +79,18 @@ def _expected_failed_checks(estimator):
 
 @parametrize_with_checks(
     [
+        # the default rule (DNA-informed prototypes), every label anchored;
+        # the dict mixes int and str labels, so no zero-shot classes
+        VisualGeneticAligner(anchors=_ALL_CHECK_LABELS, zero_shot=False),
+        # the default rule, some labels visual only (string labels: none
+        # anchored, so it warns and fits nearest class mean)
+        VisualGeneticAligner(
+            anchors=_SOME_CHECK_LABELS, missing_anchors="visual_only", zero_shot=False
+        ),
         # the paper's rule, every label of the checks anchored
-        VisualGeneticAligner(anchors=_ALL_CHECK_LABELS, max_epochs=30, random_state=0),
+        VisualGeneticAligner(
+            anchors=_ALL_CHECK_LABELS, classifier="knn", max_epochs=30, random_state=0
+        ),
         # nearest anchor, every label anchored: passes every check
         VisualGeneticAligner(
             anchors=_ALL_CHECK_LABELS,
@@ -202,7 +218,7 @@ def test_knn_in_a_narrow_embedding_space_matches_plain_knn():
     # 3-wide embeddings, 8-wide anchors: the k-NN search runs in the 4-dim
     # span of the affine projection and must find the same neighbours
     X, y, anchors = small_problem(seed=1, d_anchor=8, d_visual=3)
-    clf = VisualGeneticAligner(anchors=anchors, max_epochs=20, random_state=0)
+    clf = _paper_aligner(anchors=anchors, max_epochs=20, random_state=0)
     clf.fit(X, y)
     assert clf._knn_basis.shape == (8, 4)
     X_test = small_problem(seed=2, d_anchor=8, d_visual=3)[0]
@@ -285,7 +301,7 @@ def test_novelty_threshold_predicts_unknown(small):
     known = {k: v for k, v in anchors.items() if k < 12}
     novel = group == "zero"
     for rule in ("knn", "anchor", "hybrid"):
-        clf = VisualGeneticAligner(anchors=known, classifier=rule, random_state=0)
+        clf = _paper_aligner(anchors=known, classifier=rule, random_state=0)
         clf.fit(X_train, y_train)
         similarity = clf.score_samples(X_test)
         assert roc_auc_score(~novel, similarity) > 0.9
@@ -299,7 +315,7 @@ def test_novelty_threshold_predicts_unknown(small):
     far = 50 * np.random.RandomState(1).normal(size=(5, X.shape[1]))
     y_int = np.unique(y, return_inverse=True)[1]
     int_anchors = {i: anchors[c] for i, c in enumerate("abcd")}
-    clf = VisualGeneticAligner(
+    clf = _paper_aligner(
         anchors=int_anchors, novelty_threshold=1.0, max_epochs=5
     ).fit(X, y_int)
     pred = clf.predict(far)
@@ -343,7 +359,7 @@ def test_standardised_and_raw_anchors():
     assert min(cos) > 0.99
     X = rng.normal(size=(40, 6))
     y = np.repeat(list("abcd"), 10)
-    clf = VisualGeneticAligner(anchors=raw, max_epochs=2).fit(X, y)
+    clf = _paper_aligner(anchors=raw, max_epochs=2).fit(X, y)
     A = clf.anchors_.to_numpy()
     np.testing.assert_allclose(A.mean(axis=0), 0, atol=1e-12)
     np.testing.assert_allclose(A.std(axis=0), 1)
@@ -352,7 +368,7 @@ def test_standardised_and_raw_anchors():
         A * clf.anchor_scale_ + clf.anchor_mean_, raw_matrix, rtol=1e-12
     )
     with pytest.warns(UserWarning, match="every pair of raw anchors has cosine"):
-        clf = VisualGeneticAligner(
+        clf = _paper_aligner(
             anchors=raw, standardize_anchors=False, max_epochs=2
         ).fit(X, y)
     np.testing.assert_array_equal(clf.anchors_.to_numpy(), raw_matrix)
@@ -363,13 +379,13 @@ def test_dataframe_anchors_name_the_output_features(small):
     X, y, anchors = small
     frame = pd.DataFrame(anchors).T
     frame.columns = ["AA", "AC", "AG", "AT"]
-    clf = VisualGeneticAligner(anchors=frame, max_epochs=5, random_state=0).fit(X, y)
+    clf = _paper_aligner(anchors=frame, max_epochs=5, random_state=0).fit(X, y)
     assert clf.get_feature_names_out().tolist() == ["AA", "AC", "AG", "AT"]
     clf.set_output(transform="pandas")
     out = clf.transform(X)
     assert isinstance(out, pd.DataFrame) and list(out.columns) == list(frame.columns)
     # same anchors as a dict: same model
-    clf_dict = VisualGeneticAligner(anchors=anchors, max_epochs=5, random_state=0)
+    clf_dict = _paper_aligner(anchors=anchors, max_epochs=5, random_state=0)
     np.testing.assert_allclose(clf_dict.fit(X, y).transform(X), out.to_numpy())
     assert clf_dict.get_feature_names_out()[0] == "visualgeneticaligner0"
 
@@ -407,27 +423,27 @@ def test_bad_anchors(anchors, message):
 def test_bad_data(small):
     X, y, anchors = small
     with pytest.raises(ValueError, match="one class"):
-        VisualGeneticAligner(anchors=anchors).fit(X, np.full(len(X), "a"))
+        _paper_aligner(anchors=anchors).fit(X, np.full(len(X), "a"))
     X_nan = X.copy()
     X_nan[7, 2] = np.nan
     with pytest.raises(ValueError, match=r"NaN or infinity in rows \[7\].*column 2"):
-        VisualGeneticAligner(anchors=anchors).fit(X_nan, y)
-    clf = VisualGeneticAligner(anchors=anchors, max_epochs=2).fit(X, y)
+        _paper_aligner(anchors=anchors).fit(X_nan, y)
+    clf = _paper_aligner(anchors=anchors, max_epochs=2).fit(X, y)
     with pytest.raises(ValueError, match="X has 5 features, but VisualGenetic"):
         clf.predict(X[:, :5])
     with pytest.raises(ValueError, match=r"NaN or infinity in rows \[7\]"):
         clf.transform(X_nan)
     with pytest.raises(ValueError, match="anchors is None and sequences is None"):
-        VisualGeneticAligner().fit(X, y)
+        _paper_aligner().fit(X, y)
     with pytest.raises(ValueError, match="sequences is given but anchors is a dict"):
-        VisualGeneticAligner(
+        _paper_aligner(
             anchors=anchors, sequences=(["ACGT", "ACGA"], ["a", "b"])
         ).fit(X, y)
     with pytest.raises(InvalidParameterError, match="classifier"):
-        VisualGeneticAligner(anchors=anchors, classifier="svm").fit(X, y)
+        _paper_aligner(anchors=anchors, classifier="svm").fit(X, y)
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
-            VisualGeneticAligner(anchors=anchors, device="cuda").fit(X, y)
+            _paper_aligner(anchors=anchors, device="cuda").fit(X, y)
 
 
 def test_zero_shot_labels_of_another_type_are_refused(small):
@@ -436,9 +452,9 @@ def test_zero_shot_labels_of_another_type_are_refused(small):
     mixed = {0: anchors["a"], 1: anchors["b"], 2: anchors["c"], 3: anchors["d"]}
     mixed["e"] = anchors["a"] + anchors["b"]
     with pytest.raises(ValueError, match=r"\['e'\] whose labels are not of the same"):
-        VisualGeneticAligner(anchors=mixed, classifier="anchor").fit(X, y_int)
+        _paper_aligner(anchors=mixed, classifier="anchor").fit(X, y_int)
     # k-NN cannot predict "e", so it does not join classes_ and nothing clashes
-    clf = VisualGeneticAligner(anchors=mixed, max_epochs=2).fit(X, y_int)
+    clf = _paper_aligner(anchors=mixed, max_epochs=2).fit(X, y_int)
     assert clf.classes_.tolist() == [0, 1, 2, 3]
 
 
@@ -448,9 +464,9 @@ def test_zero_shot_labels_of_another_type_are_refused(small):
 def test_repeatable_given_random_state(small):
     X, y, anchors = small
     params = dict(anchors=anchors, projection="mlp", max_epochs=10, batch_size=16)
-    a = VisualGeneticAligner(random_state=3, **params).fit(X, y)
-    b = VisualGeneticAligner(random_state=3, **params).fit(X, y)
-    c = VisualGeneticAligner(random_state=4, **params).fit(X, y)
+    a = _paper_aligner(random_state=3, **params).fit(X, y)
+    b = _paper_aligner(random_state=3, **params).fit(X, y)
+    c = _paper_aligner(random_state=4, **params).fit(X, y)
     np.testing.assert_array_equal(a.transform(X), b.transform(X))
     assert a.loss_curve_ == b.loss_curve_
     assert not np.allclose(a.transform(X), c.transform(X))
@@ -462,7 +478,7 @@ def test_repeatable_given_random_state(small):
 @pytest.mark.parametrize("projection", ["linear", "mlp"])
 def test_training_reduces_the_alignment_loss(small, negatives, projection):
     X, y, anchors = small
-    clf = VisualGeneticAligner(
+    clf = _paper_aligner(
         anchors=anchors,
         projection=projection,
         negatives=negatives,
@@ -484,7 +500,7 @@ def test_training_reduces_the_alignment_loss(small, negatives, projection):
 
 def test_early_stop_on_plateau(small):
     X, y, anchors = small
-    clf = VisualGeneticAligner(
+    clf = _paper_aligner(
         anchors=anchors, max_epochs=1000, tol=1e-3, n_iter_no_change=5, random_state=0
     ).fit(X, y)
     assert clf.n_epochs_ < 1000
@@ -497,7 +513,7 @@ def test_class_weight_balanced_pulls_the_tail_to_its_anchor(linked):
     tail = y_train >= 16
     scores = {}
     for cw in (None, "balanced"):
-        clf = VisualGeneticAligner(
+        clf = _paper_aligner(
             anchors=anchors, class_weight=cw, random_state=0
         ).fit(X_train, y_train)
         Z = clf.transform(X_train[tail])
@@ -539,8 +555,8 @@ def test_neighbourhood_term_keeps_visual_neighbours(linked):
         nz = np.argsort(-(Z @ Z.T), axis=1)[:, 1:11]
         return np.mean([len(set(a) & set(b)) / 10 for a, b in zip(nv, nz, strict=True)])
 
-    plain = VisualGeneticAligner(anchors=anchors, random_state=0).fit(X, y)
-    kept = VisualGeneticAligner(
+    plain = _paper_aligner(anchors=anchors, random_state=0).fit(X, y)
+    kept = _paper_aligner(
         anchors=anchors, neighbourhood_weight=5.0, random_state=0
     ).fit(X, y)
     assert overlap(kept) > overlap(plain) + 0.05

@@ -202,6 +202,8 @@ def test_imblearn_pipeline_with_embedder_and_oversampler(tiny_images):
         RandomOverSampler(random_state=0),
         VisualGeneticAligner(anchors=anchors, random_state=0),
     ).fit(X, y)
-    assert pipe[-1]._knn.n_samples_fit_ == 4 * 10
+    assert pipe[-1].prototype_classifier_.class_counts_.sum() == 4 * 10
     assert pipe.predict(X).shape == (len(X),)
-    assert pipe.classes_.tolist() == ["a", "b", "c", "d"]
+    # "e" has an anchor and no image: the default rule can still predict it
+    assert pipe.classes_.tolist() == ["a", "b", "c", "d", "e"]
+    assert pipe[-1].zero_shot_classes_.tolist() == ["e"]
