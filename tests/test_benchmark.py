@@ -12,7 +12,7 @@ from vgestimators.benchmark._data import make_splits
 from vgestimators.benchmark._methods import METHODS, SplitRunner, build_pipeline
 from vgestimators.benchmark._report import SCORE_COLUMNS, format_table, summarize
 
-ALWAYS_FINITE = [c for c in SCORE_COLUMNS if c not in {"unseen_accuracy"}]
+ALWAYS_FINITE = [c for c in SCORE_COLUMNS if c != "unseen_restricted"]
 
 
 def _is_png(path):
@@ -36,13 +36,17 @@ def test_every_method_scores_and_every_file_is_written(tiny_run):
             value = row[f"{column}_mean"]
             assert math.isfinite(value) and 0.0 <= value <= 1.0, (row["method"], column)
         assert row["fit_time_mean"] > 0
-    zero_shot = summary.set_index("method").loc["zero_shot", "unseen_accuracy_mean"]
-    assert math.isfinite(zero_shot) and 0.0 <= zero_shot <= 1.0
-    # Only methods that can name a species from DNA report zero-shot accuracy.
-    for method in ("softmax", "triplet", "triplet_lt", "finetuned"):
-        assert math.isnan(
-            summary.set_index("method").loc[method, "unseen_accuracy_mean"]
-        )
+    by_method = summary.set_index("method")
+    for method in ("zero_shot", "prototype"):
+        for column in ("unseen_accuracy", "unseen_restricted", "harmonic_mean"):
+            value = by_method.loc[method, f"{column}_mean"]
+            assert math.isfinite(value) and 0.0 <= value <= 1.0, (method, column)
+    # Methods that cannot name a species from its DNA score 0 on the held-out
+    # species and have no restricted figure.
+    for method in ("softmax", "triplet", "ncm", "crt", "triplet_lt", "finetuned"):
+        assert by_method.loc[method, "unseen_accuracy_mean"] == 0.0
+        assert by_method.loc[method, "harmonic_mean_mean"] == 0.0
+        assert math.isnan(by_method.loc[method, "unseen_restricted_mean"])
 
     expected = [
         "config.json",
@@ -73,9 +77,15 @@ def test_result_files_agree_with_returned_tables(tiny_run):
         results["accuracy_mean"], result.summary["accuracy_mean"], rtol=1e-12
     )
     per_class = pd.read_csv(out / "per_class.csv")
-    # every seen test species of every method has a per-class row
+    # every test species of every method has a per-class row, with its counts
+    # and a 95% interval around its accuracy
     assert set(per_class["method"]) == set(METHODS)
-    assert (per_class["train_count"] > 0).all()
+    seen = per_class["test_set"] == "seen"
+    assert (per_class.loc[seen, "train_count"] > 0).all()
+    assert (per_class.loc[~seen, "train_count"] == 0).all()
+    assert (per_class["ci_low"] <= per_class["accuracy"]).all()
+    assert (per_class["accuracy"] <= per_class["ci_high"]).all()
+    assert (per_class["judgeable"] == (per_class["n_test"] >= 10)).all()
     md = (out / "results.md").read_text()
     for label in METHODS.values():
         assert label in md
@@ -89,8 +99,13 @@ def test_zero_shot_species_never_trained_on(tiny_run):
     scores = result.scores
     unseen = set(scores["unseen_species"].iloc[0].split(";"))
     per_class = result.per_class
-    # the held-out species are not among the classes scored on the seen test set
-    assert unseen.isdisjoint(set(per_class["class"]))
+    # the held-out species are not among the classes scored on the seen test
+    # set; they are the zero-shot rows
+    seen = per_class["test_set"] == "seen"
+    assert unseen.isdisjoint(set(per_class.loc[seen, "class"]))
+    assert set(per_class.loc[~seen, "class"]) == unseen
+    # the test set is balanced: every seen species has the same test count
+    assert per_class.loc[seen, "n_test"].nunique() == 1
 
 
 def test_interrupt_keeps_finished_results(tmp_path, monkeypatch):

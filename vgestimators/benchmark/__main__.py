@@ -12,8 +12,9 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m vgestimators.benchmark",
         description=(
-            "Compare softmax, triplet, long-tail, genetically aligned and "
-            "zero-shot pipelines on a long-tailed species data set "
+            "Compare softmax, triplet, nearest-class-mean, cRT, DNA-prototype "
+            "(with its shuffled-DNA control), aligned and zero-shot pipelines on "
+            "a long-tailed species data set "
             "(synthetic make_forams data by default, or real images + DNA)."
         ),
     )
@@ -52,6 +53,12 @@ def build_parser():
         "--n-unseen",
         type=int,
         help="species held out of training per split (zero-shot)",
+    )
+    parser.add_argument(
+        "--n-test-per-species",
+        type=int,
+        help="synthetic data: balanced test images per species (0: stratified "
+        "long-tail splits)",
     )
     parser.add_argument(
         "--methods",
@@ -96,6 +103,7 @@ def config_from_args(args):
         "batch_size",
         "backbone",
         "n_unseen",
+        "n_test_per_species",
         "images",
         "sequences",
         "mapping",

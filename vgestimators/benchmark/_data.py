@@ -17,6 +17,9 @@ class BenchmarkData:
     source: str  # short description for the report
     bunch: object = None  # the make_forams Bunch (synthetic data only)
     info: dict = field(default_factory=dict)
+    # True for images of the balanced test set (synthetic data), which are
+    # never trained on; None when test images come from stratified splits
+    balanced_test: np.ndarray | None = None
 
 
 def load_synthetic(config):
@@ -29,9 +32,16 @@ def load_synthetic(config):
         image_size=config.image_size,
         imbalance_ratio=config.imbalance_ratio,
         genetic_signal=config.genetic_signal,
+        n_test_per_species=config.n_test_per_species,
         random_state=config.random_state,
     )
     y = np.asarray(bunch.target).astype(str)
+    X = np.asarray(bunch.images)
+    balanced = None
+    if config.n_test_per_species:
+        y = np.concatenate([y, np.asarray(bunch.target_test).astype(str)])
+        X = np.concatenate([X, np.asarray(bunch.images_test)])
+        balanced = np.arange(len(y)) >= len(bunch.target)
     sequences = pd.DataFrame(
         {
             "sequence": np.asarray(bunch.sequences["sequence"]).astype(str),
@@ -42,15 +52,18 @@ def load_synthetic(config):
     source = (
         f"make_forams(n_species={config.n_species}, n_images={config.n_images}, "
         f"image_size={config.image_size}, imbalance_ratio={config.imbalance_ratio}, "
-        f"genetic_signal={config.genetic_signal}, random_state={config.random_state})"
+        f"genetic_signal={config.genetic_signal}, "
+        f"n_test_per_species={config.n_test_per_species}, "
+        f"random_state={config.random_state})"
     )
     return BenchmarkData(
-        X=np.asarray(bunch.images),
+        X=X,
         y=y,
         sequences=sequences,
         source=source,
         bunch=bunch,
         info=info,
+        balanced_test=balanced,
     )
 
 
@@ -182,19 +195,28 @@ class Split:
     unseen_species: list
 
 
-def make_splits(y, *, n_splits, test_size, n_unseen, random_state):
-    """Repeated stratified long-tail splits with a few species held out.
+def make_splits(
+    y, *, n_splits, test_size, n_unseen, random_state, balanced_test=None
+):
+    """Repeated splits with a few species held out of training.
 
     Each split draws ``n_unseen`` species (never among the largest quarter)
-    whose images are all kept out of training (for zero-shot evaluation),
-    then splits the other images with
+    whose images are all kept out of training (for zero-shot evaluation).
+    With ``balanced_test`` (a mask of images set aside as a balanced test
+    set, as long-tailed recognition is evaluated), the other species train
+    on all their long-tailed images and are tested on their balanced ones;
+    the split seed then only changes the held-out species and the networks.
+    Without it, the other images are split with
     :func:`vgestimators.datasets.long_tail_split` (stratified, so the test
     set keeps the long tail).
     """
     from ..datasets import long_tail_split
 
     y = np.asarray(y)
-    classes, counts = np.unique(y, return_counts=True)
+    pool = (
+        np.zeros(len(y), dtype=bool) if balanced_test is None else balanced_test
+    )
+    classes, counts = np.unique(y[~pool], return_counts=True)
     order = np.argsort(-counts, kind="stable")
     # Candidates for zero-shot: not the head quarter, so that seen classes
     # keep the head; and only classes with at least one image.
@@ -214,17 +236,27 @@ def make_splits(y, *, n_splits, test_size, n_unseen, random_state):
             else []
         )
         is_unseen = np.isin(y, unseen_species)
-        seen_idx = np.flatnonzero(~is_unseen)
-        train, test = long_tail_split(
-            y[seen_idx], strategy="stratified", test_size=test_size, random_state=seed
-        )
+        if balanced_test is not None:
+            train = np.flatnonzero(~is_unseen & ~pool)
+            test = np.flatnonzero(~is_unseen & pool)
+            unseen = np.flatnonzero(is_unseen & pool)
+        else:
+            seen_idx = np.flatnonzero(~is_unseen)
+            train, test = long_tail_split(
+                y[seen_idx],
+                strategy="stratified",
+                test_size=test_size,
+                random_state=seed,
+            )
+            train, test = seen_idx[np.asarray(train)], seen_idx[np.asarray(test)]
+            unseen = np.flatnonzero(is_unseen)
         splits.append(
             Split(
                 index=k,
                 seed=seed,
-                train=seen_idx[np.asarray(train)],
-                test=seen_idx[np.asarray(test)],
-                unseen=np.flatnonzero(is_unseen),
+                train=train,
+                test=test,
+                unseen=unseen,
                 unseen_species=unseen_species,
             )
         )

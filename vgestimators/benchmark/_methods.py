@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.neighbors import KNeighborsClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier, NearestCentroid
 from sklearn.pipeline import Pipeline
 
 from ._progress import EpochProgress
@@ -25,12 +26,27 @@ from ._progress import EpochProgress
 #: Method name -> label in the table, in the order they are run and shown.
 METHODS = {
     "softmax": "Softmax CNN (baseline)",
-    "triplet": "Triplet + k-NN",
+    "triplet": "Triplet + k-NN (paper)",
+    "ncm": "Triplet + nearest class mean",
+    "crt": "Triplet + balanced logistic regression (cRT)",
     "triplet_lt": "Triplet, m-per-class sampling + k-NN",
-    "aligned": "Triplet + VisualGeneticAligner",
-    "finetuned": "Triplet + aligned fine-tuning + k-NN",
-    "zero_shot": "Triplet + aligner, nearest anchor (zero-shot)",
+    "prototype": "Triplet + VisualGeneticAligner (default: DNA prototypes)",
+    "prototype_shuffled": "Control: default aligner, DNA shuffled across species",
+    "aligned": "Triplet + aligner, paper's k-NN rule",
+    "finetuned": "Triplet + aligned fine-tuning + k-NN (paper)",
+    "zero_shot": "Triplet + aligner, nearest anchor",
 }
+
+#: Methods whose last step is fitted on the shared triplet embeddings.
+_ON_EMBEDDINGS = (
+    "triplet",
+    "ncm",
+    "crt",
+    "prototype",
+    "prototype_shuffled",
+    "aligned",
+    "zero_shot",
+)
 
 
 def embedder(config, seed, *, desc="triplet", **params):
@@ -73,13 +89,25 @@ def aligner(config, sequences, seed, **params):
     kwargs = dict(
         anchors=anchors_estimator(config),
         sequences=sequences,
-        classifier="knn",
-        n_neighbors=5,
         device=config.device,
         random_state=seed,
     )
     kwargs.update(params)
     return VisualGeneticAligner(**kwargs)
+
+
+def shuffle_species(sequences, seed):
+    """The sequences with species names permuted across species (the control).
+
+    Every sequence of a species gets the name given by a seeded random
+    permutation of the species names, so the anchors are real DNA attached
+    to (mostly) the wrong species.
+    """
+    names = np.unique(sequences["species"].to_numpy())
+    perm = np.random.default_rng(seed).permutation(len(names))
+    shuffled = sequences.copy()
+    shuffled["species"] = sequences["species"].map(dict(zip(names, names[perm])))
+    return shuffled
 
 
 def build_pipeline(name, config, sequences, seed):
@@ -101,6 +129,29 @@ def build_pipeline(name, config, sequences, seed):
     pipeline : Pipeline
     """
     knn = KNeighborsClassifier(n_neighbors=5)
+    if name == "ncm":
+        return Pipeline([("embed", embedder(config, seed)), ("ncm", NearestCentroid())])
+    if name == "crt":
+        return Pipeline(
+            [
+                ("embed", embedder(config, seed)),
+                (
+                    "logreg",
+                    LogisticRegression(class_weight="balanced", max_iter=2000),
+                ),
+            ]
+        )
+    if name == "prototype":
+        return Pipeline(
+            [("embed", embedder(config, seed)), ("align", aligner(config, sequences, seed))]
+        )
+    if name == "prototype_shuffled":
+        return Pipeline(
+            [
+                ("embed", embedder(config, seed)),
+                ("align", aligner(config, shuffle_species(sequences, seed), seed)),
+            ]
+        )
     if name == "softmax":
         from ._softmax import SoftmaxImageClassifier
 
@@ -139,7 +190,7 @@ def build_pipeline(name, config, sequences, seed):
         return Pipeline(
             [
                 ("embed", embedder(config, seed)),
-                ("align", aligner(config, sequences, seed)),
+                ("align", aligner(config, sequences, seed, classifier="knn")),
             ]
         )
     if name == "finetuned":
@@ -233,6 +284,8 @@ class SplitRunner:
     # -- methods ---------------------------------------------------------------
     def run(self, name):
         """Fit and evaluate method ``name``; returns a :class:`MethodResult`."""
+        if name in _ON_EMBEDDINGS:
+            return self._fit_head(name)
         return getattr(self, f"_run_{name}")()
 
     def _fit_embed_knn(self, name):
@@ -261,48 +314,27 @@ class SplitRunner:
     def _run_triplet_lt(self):
         return self._fit_embed_knn("triplet_lt")
 
-    def _run_triplet(self):
-        emb, Z_train, Z_test, _, emb_time, embed_time = self.triplet()
-        pipe = build_pipeline(
-            "triplet", self.config, self.data.sequences, self.split.seed
-        )
-        pipe.steps[0] = ("embed", emb)
-        knn = pipe.named_steps["knn"]
-        start = time.perf_counter()
-        knn.fit(Z_train, self.y_train)
-        fit_time = emb_time + time.perf_counter() - start
-        start = time.perf_counter()
-        y_pred = knn.predict(Z_test)
-        return MethodResult(
-            pipe, y_pred, None, fit_time, time.perf_counter() - start + embed_time
-        )
-
-    def _fit_aligner(self, name):
+    def _fit_head(self, name):
+        """Fit the last step of method ``name`` on the shared embeddings."""
         emb, Z_train, Z_test, Z_unseen, emb_time, embed_time = self.triplet()
         pipe = build_pipeline(name, self.config, self.data.sequences, self.split.seed)
         pipe.steps[0] = ("embed", emb)
-        align = pipe.named_steps["align"]
+        head = pipe.steps[-1][1]
         start = time.perf_counter()
-        align.fit(Z_train, self.y_train)
+        head.fit(Z_train, self.y_train)
         fit_time = emb_time + time.perf_counter() - start
         start = time.perf_counter()
-        y_pred = align.predict(Z_test)
-        y_pred_unseen = align.predict(Z_unseen) if Z_unseen is not None else None
-        extra = {"Z_test": Z_test, "Z_unseen": Z_unseen, "align": align}
-        return MethodResult(
-            pipe,
-            y_pred,
-            y_pred_unseen,
-            fit_time,
-            time.perf_counter() - start + embed_time,
-            extra,
-        )
-
-    def _run_aligned(self):
-        return self._fit_aligner("aligned")
-
-    def _run_zero_shot(self):
-        return self._fit_aligner("zero_shot")
+        y_pred = head.predict(Z_test)
+        y_pred_unseen = head.predict(Z_unseen) if Z_unseen is not None else None
+        predict_time = time.perf_counter() - start + embed_time
+        extra = {"Z_test": Z_test, "Z_unseen": Z_unseen}
+        if hasattr(head, "anchors_"):
+            extra["align"] = head
+        if Z_unseen is not None:
+            extra["y_pred_unseen_restricted"] = _restricted_predict(
+                head, Z_unseen, self.split.unseen_species
+            )
+        return MethodResult(pipe, y_pred, y_pred_unseen, fit_time, predict_time, extra)
 
     def _run_finetuned(self):
         emb0, _, _, _, emb_time, _ = self.triplet()
@@ -330,3 +362,18 @@ def clone_fitted(estimator):
     import copy
 
     return copy.deepcopy(estimator)
+
+
+def _restricted_predict(classifier, Z, unseen_species):
+    """Prediction among the held-out species only (None if it has none of them).
+
+    The zero-shot figure of the zero-shot literature: which of the unseen
+    species an image of an unseen species is closest to, with the seen
+    species out of the competition.
+    """
+    classes = getattr(classifier, "classes_", np.asarray([]))
+    columns = np.flatnonzero(np.isin(classes, unseen_species))
+    if len(columns) == 0 or not hasattr(classifier, "predict_proba"):
+        return None
+    proba = classifier.predict_proba(Z)[:, columns]
+    return classes[columns][np.argmax(proba, axis=1)]

@@ -40,6 +40,7 @@ _PRESETS = {
         many=10,
         few=5,
         tsne=True,
+        n_test_per_species=4,
     ),
 }
 
@@ -75,6 +76,11 @@ class BenchmarkConfig:
         Seed of the data, the splits and the networks.
     n_species, n_images, image_size, imbalance_ratio, genetic_signal
         Passed to :func:`~vgestimators.datasets.make_forams`.
+    n_test_per_species : int, default=30
+        Synthetic data: test images rendered for every species, so the
+        test set is balanced (train on the long tail, test on a balanced
+        set, as long-tailed recognition is measured); 0 uses stratified
+        splits of the long-tailed images instead (as for real data).
     images, sequences, mapping : str or None
         Real data instead: an image folder (one sub-folder per class), a
         PFR2-style CSV or FASTA file of sequences, and an optional two-column
@@ -134,6 +140,7 @@ class BenchmarkConfig:
     image_size: int = 32
     imbalance_ratio: float = 100.0
     genetic_signal: float = 1.0
+    n_test_per_species: int = 30
     images: str | None = None
     sequences: str | None = None
     mapping: str | None = None
@@ -279,6 +286,7 @@ def run_benchmark(config=None, **overrides):
         format_table,
         machine_description,
         per_class_rows,
+        zero_shot_scores,
     )
 
     config = _as_config(config, overrides)
@@ -314,6 +322,7 @@ def run_benchmark(config=None, **overrides):
             test_size=config.test_size,
             n_unseen=config.n_unseen,
             random_state=config.random_state,
+            balanced_test=data.balanced_test,
         )
         settings = {
             "data": data.source,
@@ -324,9 +333,16 @@ def run_benchmark(config=None, **overrides):
             ),
             "images": f"{len(data.y)} images of {len(np.unique(data.y))} species",
             "splits": (
-                f"{config.n_splits} repeated stratified long-tail splits "
-                f"(test_size={config.test_size}, {config.n_unseen} species held "
-                "out of training per split for zero-shot)"
+                (
+                    f"{config.n_splits} splits: train on the long tail, test on "
+                    f"a balanced set ({config.n_test_per_species} images of every "
+                    "species)"
+                    if data.balanced_test is not None
+                    else f"{config.n_splits} repeated stratified long-tail splits "
+                    f"(test_size={config.test_size})"
+                )
+                + f"; {config.n_unseen} species held out of training per split "
+                "(DNA only) for zero-shot"
             ),
             "networks": (
                 f"{config.backbone} from scratch, {config.image_size} px, "
@@ -362,6 +378,9 @@ def run_benchmark(config=None, **overrides):
                     refresh=True,
                 )
                 result = runner.run(method)
+                if result.y_pred_unseen is None and len(runner.y_unseen):
+                    # every method is scored on the held-out species' images
+                    result.y_pred_unseen = result.pipeline.predict(runner.X_unseen)
                 scores = compute_scores(
                     runner.y_test,
                     result.y_pred,
@@ -370,10 +389,15 @@ def run_benchmark(config=None, **overrides):
                     few=config.few,
                     tail_fraction=config.tail_fraction,
                 )
-                if result.y_pred_unseen is not None:
-                    scores["unseen_accuracy"] = float(
-                        np.mean(result.y_pred_unseen == runner.y_unseen)
+                scores.update(
+                    zero_shot_scores(
+                        runner.y_test,
+                        result.y_pred,
+                        runner.y_unseen,
+                        result.y_pred_unseen,
+                        result.extra.get("y_pred_unseen_restricted"),
                     )
+                )
                 row = {
                     "method": method,
                     "split": split.index,
@@ -385,7 +409,16 @@ def run_benchmark(config=None, **overrides):
                     "n_test": len(runner.y_test),
                     "unseen_species": ";".join(split.unseen_species),
                 }
-                per_class = per_class_rows(runner.y_test, result.y_pred, runner.y_train)
+                per_class = per_class_rows(
+                    runner.y_test, result.y_pred, runner.y_train, test_set="seen"
+                )
+                if len(runner.y_unseen):
+                    per_class += per_class_rows(
+                        runner.y_unseen,
+                        result.y_pred_unseen,
+                        runner.y_train,
+                        test_set="zero-shot",
+                    )
                 writer.add(row, per_class)
                 if split.index == 0:
                     files["pipelines"] = _save_pipeline(
