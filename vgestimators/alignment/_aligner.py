@@ -49,6 +49,8 @@ _PROTOTYPE_PARAMS = (
     "novelty_threshold",
     "unknown_label",
     "class_weight",
+    "dna_test",
+    "random_state",
 )
 
 
@@ -141,6 +143,10 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         "prototype" rule: calibrated-stacking constant subtracted from the
         scores of classes with images ("auto": chosen by leave-species-out
         simulation when some class has no image).
+    dna_test : float or None, default=0.05
+        "prototype" rule: level of the permutation test that the DNA
+        predicts the visual means at all (see
+        :class:`GeneticPrototypeClassifier`); None skips it.
     n_neighbors : int, default=5
         Neighbours of the k-NN vote (at most the number of training images).
     hybrid_weight : float, default=0.5
@@ -190,7 +196,8 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         float64.
     random_state : int, RandomState instance or None, default=None
         Seeds the projection's initialisation, shuffling and random
-        negatives; fits are repeatable given the same value.
+        negatives, and the "prototype" rule's DNA test; fits are repeatable given
+        the same value.
     verbose : int, default=0
         Print the loss every ``verbose`` epochs (0: silent).
 
@@ -294,6 +301,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         "prior": GeneticPrototypeClassifier._parameter_constraints["prior"],
         "shrinkage": GeneticPrototypeClassifier._parameter_constraints["shrinkage"],
         "seen_bias": GeneticPrototypeClassifier._parameter_constraints["seen_bias"],
+        "dna_test": GeneticPrototypeClassifier._parameter_constraints["dna_test"],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "hybrid_weight": [Interval(Real, 0, 1, closed="both")],
         "temperature": GeneticPrototypeClassifier._parameter_constraints[
@@ -330,6 +338,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         prior="auto",
         shrinkage="auto",
         seen_bias="auto",
+        dna_test=0.05,
         n_neighbors=5,
         hybrid_weight=0.5,
         temperature="auto",
@@ -360,6 +369,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.prior = prior
         self.shrinkage = shrinkage
         self.seen_bias = seen_bias
+        self.dna_test = dna_test
         self.n_neighbors = n_neighbors
         self.hybrid_weight = hybrid_weight
         self.temperature = temperature

@@ -8,6 +8,7 @@ import pandas as pd
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -24,6 +25,8 @@ from ._validation import check_finite_rows, check_unknown_label, label_unknown
 
 #: Fewest species with images and an anchor from which a map is learned.
 MIN_MAP_SPECIES = 3
+#: Permutations of the test that the DNA predicts appearance at all.
+DNA_TEST_PERMUTATIONS = 99
 _SEEN_BIAS_GRID = 401
 
 
@@ -106,6 +109,14 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         logit), as a class prior; "balanced" is the inverse training
         frequency. The rule is already class-balanced without it (every
         prototype counts the same whatever its class's size).
+    dna_test : float or None, default=0.05
+        With ``prior="auto"``: significance level of a permutation test (99
+        permutations of the anchors across species, the whole choice of map
+        repeated on each) that the DNA predicts the visual means at all.
+        When it fails, the prior is the mean of the other species: no class
+        is then recognised from its DNA alone. None skips the test.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the permutations of ``dna_test``.
 
     Attributes
     ----------
@@ -135,6 +146,8 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         Its weighted leave-species-out mean squared error.
     prior_candidates_ : DataFrame
         Every map tried, with its parameter and leave-species-out error.
+    dna_p_value_ : float or None
+        p-value of the ``dna_test`` permutation test (None when not run).
     seen_bias_ : float
         Calibrated-stacking constant used.
     temperature_ : float
@@ -198,6 +211,8 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         "novelty_threshold": [None, Interval(Real, None, None, closed="neither")],
         "unknown_label": [str, int],
         "class_weight": [None, dict, StrOptions({"balanced"})],
+        "dna_test": [None, Interval(Real, 0, 1, closed="both")],
+        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -215,6 +230,8 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         novelty_threshold=None,
         unknown_label="unknown",
         class_weight=None,
+        dna_test=0.05,
+        random_state=None,
     ):
         self.anchors = anchors
         self.sequences = sequences
@@ -228,6 +245,8 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         self.novelty_threshold = novelty_threshold
         self.unknown_label = unknown_label
         self.class_weight = class_weight
+        self.dna_test = dna_test
+        self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=False)
@@ -342,6 +361,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         dna = np.full((n_classes, n_features), np.nan)
         train = np.flatnonzero(seen & (anchor_row >= 0))
         self.prior_, self.prior_param_, self.prior_cv_error_ = "none", None, None
+        self.dna_p_value_ = None
         self.prior_candidates_ = pd.DataFrame(columns=["prior", "param", "cv_error"])
         if len(train) < MIN_MAP_SPECIES:
             self.shrinkage_ = 0.0
@@ -350,7 +370,13 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         spread = float(((m - m.mean(0)) ** 2).sum(1).mean())
         weights = 1.0 / (spread + within / n)
         maps = MAPS if self.prior == "auto" else (self.prior,)
-        best, table = fit_anchor_map(matrix[anchor_row[train]], m, weights, maps)
+        A = matrix[anchor_row[train]]
+        best, table = fit_anchor_map(A, m, weights, maps)
+        self.dna_p_value_ = None
+        if self.prior == "auto" and self.dna_test is not None and best.kind != "mean":
+            self.dna_p_value_ = self._permutation_p_value(A, m, weights, best)
+            if self.dna_p_value_ > self.dna_test:
+                best, _ = fit_anchor_map(A, m, weights, ("mean",))
         self.prior_, self.prior_param_ = best.kind, best.param
         self.prior_cv_error_ = best.loo_error
         self.prior_candidates_ = pd.DataFrame(
@@ -360,10 +386,15 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         dna[train] = best.loo_means
         predict = np.flatnonzero(~seen & (anchor_row >= 0))
         if len(predict) and best.kind == "mean":
+            evidence = (
+                ""
+                if self.dna_p_value_ is None
+                else f"; permutation p-value {self.dna_p_value_:.3g}"
+            )
             warnings.warn(
                 "the DNA did not predict the species' visual means better than "
                 "the average of the other species (leave-species-out error "
-                f"{best.loo_error:.4g}), so the classes without images "
+                f"{best.loo_error:.4g}{evidence}), so the classes without images "
                 f"{_fmt_labels(self.classes_[predict])} cannot be recognised: "
                 "their probability is 0.",
                 UserWarning,
@@ -379,6 +410,23 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         else:
             self.shrinkage_ = float(self.shrinkage)
         return dna
+
+    def _permutation_p_value(self, A, means, weights, best):
+        """How often anchors shuffled across species predict the means as well.
+
+        Model selection over a dozen maps finds some structure in pure noise
+        when there are few species; this test keeps such a map from being
+        used: the whole selection is repeated on anchors permuted across
+        species, and the p-value is the share of permutations (plus the real
+        one) whose best leave-species-out error is as small as the real one.
+        """
+        rng = check_random_state(self.random_state)
+        maps = [k for k in MAPS if k != "mean"]
+        as_good = 0
+        for _ in range(DNA_TEST_PERMUTATIONS):
+            shuffled, _ = fit_anchor_map(A[rng.permutation(len(A))], means, weights, maps)
+            as_good += shuffled.loo_error <= best.loo_error
+        return (1 + as_good) / (1 + DNA_TEST_PERMUTATIONS)
 
     def _leave_one_out_scores(self, U, y_cls, counts, sums, dna, has_dna):
         """Cosine scores of the training images, own prototype left out.
