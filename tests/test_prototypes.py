@@ -4,12 +4,11 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.special import softmax
 from sklearn.neighbors import NearestCentroid
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from vgestimators.alignment import GeneticPrototypeClassifier
-from scipy.special import softmax
-
 from vgestimators.alignment._prior import _kernel, fit_anchor_map
 from vgestimators.datasets import make_linked_embeddings
 

@@ -106,7 +106,7 @@ def shuffle_species(sequences, seed):
     names = np.unique(sequences["species"].to_numpy())
     perm = np.random.default_rng(seed).permutation(len(names))
     shuffled = sequences.copy()
-    shuffled["species"] = sequences["species"].map(dict(zip(names, names[perm])))
+    shuffled["species"] = sequences["species"].map(dict(zip(names, names[perm], strict=True)))
     return shuffled
 
 
