@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _check_anchors import ALL_CHECK_LABELS, SOME_CHECK_LABELS
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV
@@ -47,21 +48,6 @@ def _paper_aligner(**params):
 
 # -------------------------------------------- scikit-learn's estimator checks
 
-# The checks use labels 0..3, -1/1 and "one"/"two"/"three": this dict covers
-# all of them, so no class lacks an anchor. Small integer vectors keep the
-# test ids short.
-_ALL_CHECK_LABELS = {
-    -1: [1, 0, 2],
-    0: [0, 1, -1],
-    1: [2, -1, 0],
-    2: [-1, 2, 1],
-    3: [1, 1, 1],
-    "one": [0, -2, 1],
-    "two": [-2, 0, 0],
-    "three": [1, -1, -2],
-}
-# Only some of them: the other labels are classified by the visual k-NN alone.
-_SOME_CHECK_LABELS = {0: [1, 0, 2], 1: [0, 1, -1], "one": [2, -1, 0]}
 
 _CLASS_WEIGHT_REASON = (
     "class_weight weights the alignment loss, which shapes the projection; the "
@@ -81,26 +67,26 @@ def _expected_failed_checks(estimator):
     [
         # the default rule (DNA-informed prototypes), every label anchored;
         # the dict mixes int and str labels, so no zero-shot classes
-        VisualGeneticAligner(anchors=_ALL_CHECK_LABELS, zero_shot=False),
+        VisualGeneticAligner(anchors=ALL_CHECK_LABELS, zero_shot=False),
         # the default rule, some labels visual only (string labels: none
         # anchored, so it warns and fits nearest class mean)
         VisualGeneticAligner(
-            anchors=_SOME_CHECK_LABELS, missing_anchors="visual_only", zero_shot=False
+            anchors=SOME_CHECK_LABELS, missing_anchors="visual_only", zero_shot=False
         ),
         # the paper's rule, every label of the checks anchored
         VisualGeneticAligner(
-            anchors=_ALL_CHECK_LABELS, classifier="knn", max_epochs=30, random_state=0
+            anchors=ALL_CHECK_LABELS, classifier="knn", max_epochs=30, random_state=0
         ),
         # nearest anchor, every label anchored: passes every check
         VisualGeneticAligner(
-            anchors=_ALL_CHECK_LABELS,
+            anchors=ALL_CHECK_LABELS,
             classifier="anchor",
             zero_shot=False,
             random_state=0,
         ),
         # hybrid rule, mlp, neighbourhood term, some labels visual only
         VisualGeneticAligner(
-            anchors=_SOME_CHECK_LABELS,
+            anchors=SOME_CHECK_LABELS,
             classifier="hybrid",
             projection="mlp",
             hidden_layer_size=16,

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _check_anchors import ALL_CHECK_LABELS, SOME_CHECK_LABELS
 from scipy.special import softmax
 from sklearn.neighbors import NearestCentroid
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -12,28 +13,15 @@ from vgestimators.alignment import GeneticPrototypeClassifier
 from vgestimators.alignment._prior import _kernel, fit_anchor_map
 from vgestimators.datasets import make_linked_embeddings
 
-# labels used by scikit-learn's checks (0..3, -1/1, "one"/"two"/"three")
-_ALL_CHECK_LABELS = {
-    -1: [1, 0, 2],
-    0: [0, 1, -1],
-    1: [2, -1, 0],
-    2: [-1, 2, 1],
-    3: [1, 1, 1],
-    "one": [0, -2, 1],
-    "two": [-2, 0, 0],
-    "three": [1, -1, -2],
-}
-_SOME_CHECK_LABELS = {0: [1, 0, 2], 1: [0, 1, -1], "one": [2, -1, 0]}
-
 
 @parametrize_with_checks(
     [
-        GeneticPrototypeClassifier(anchors=_ALL_CHECK_LABELS, zero_shot=False),
+        GeneticPrototypeClassifier(anchors=ALL_CHECK_LABELS, zero_shot=False),
         GeneticPrototypeClassifier(
-            anchors=_SOME_CHECK_LABELS, missing_anchors="visual_only", zero_shot=False
+            anchors=SOME_CHECK_LABELS, missing_anchors="visual_only", zero_shot=False
         ),
         GeneticPrototypeClassifier(
-            anchors=_ALL_CHECK_LABELS, zero_shot=False, prior="ridge", shrinkage=2.0
+            anchors=ALL_CHECK_LABELS, zero_shot=False, prior="ridge", shrinkage=2.0
         ),
     ]
 )
@@ -215,3 +203,32 @@ def test_novelty_threshold_and_errors():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         clf.predict(d.X_test)
+
+
+def test_permutation_test_keeps_dna_that_predicts_nothing_out():
+    d = make_linked_embeddings(random_state=2)
+    clf = GeneticPrototypeClassifier(anchors=d.anchors, random_state=0)
+    clf.fit(d.X_train, d.y_train)
+    assert clf.dna_p_value_ <= 0.05 and clf.prior_ != "mean"
+    rng = np.random.RandomState(7)
+    noise = {c: rng.normal(size=8) for c in d.anchors}
+    shuffled = _shuffled(d.anchors, 3)
+    for anchors in (noise, shuffled):
+        clf = GeneticPrototypeClassifier(anchors=anchors, random_state=0)
+        with pytest.warns(UserWarning, match="permutation p-value"):
+            clf.fit(d.X_train, d.y_train)
+        assert clf.dna_p_value_ > 0.05 and clf.prior_ == "mean"
+        # without the test, model selection may find a map in the noise
+        untested = GeneticPrototypeClassifier(anchors=anchors, dna_test=None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            untested.fit(d.X_train, d.y_train)
+        assert untested.dna_p_value_ is None
+    # repeatable given random_state
+    a = GeneticPrototypeClassifier(anchors=noise, random_state=1)
+    b = GeneticPrototypeClassifier(anchors=noise, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert a.fit(d.X_train, d.y_train).dna_p_value_ == (
+            b.fit(d.X_train, d.y_train).dna_p_value_
+        )

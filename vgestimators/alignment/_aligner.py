@@ -24,6 +24,7 @@ from sklearn.utils.validation import (
 )
 
 from ..utils._device import resolve_device
+from ..utils._docstrings import substitute
 from ._anchors_input import (
     _fmt_labels,
     default_anchor_estimator,
@@ -54,6 +55,7 @@ _PROTOTYPE_PARAMS = (
 )
 
 
+@substitute
 class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
     """Classify species from image embeddings with the help of their DNA.
 
@@ -400,10 +402,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Visual embeddings of the training images.
-        y : array-like of shape (n_samples,)
-            Class (species) label of each image.
+        ${Xy_fit}
 
         Returns
         -------
@@ -676,8 +675,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Visual embeddings.
+        ${X_embeddings}
 
         Returns
         -------
@@ -696,8 +694,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Visual embeddings.
+        ${X_embeddings}
 
         Returns
         -------
@@ -714,8 +711,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Visual embeddings.
+        ${X_embeddings}
 
         Returns
         -------
@@ -734,8 +730,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Visual embeddings.
+        ${X_embeddings}
 
         Returns
         -------
@@ -759,8 +754,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Visual embeddings.
+        ${X_embeddings}
 
         Returns
         -------
@@ -777,8 +771,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Visual embeddings.
+        ${X_embeddings}
 
         Returns
         -------

@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._docstrings import substitute
 from ._anchors_input import (
     _fmt_labels,
     default_anchor_estimator,
@@ -30,6 +31,7 @@ DNA_TEST_PERMUTATIONS = 99
 _SEEN_BIAS_GRID = 401
 
 
+@substitute
 class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
     """Nearest class prototype, each prototype shrunk toward what its DNA predicts.
 
@@ -255,10 +257,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Visual embeddings of the training images.
-        y : array-like of shape (n_samples,)
-            Class (species) label of each image.
+        ${Xy_fit}
 
         Returns
         -------
@@ -365,6 +364,17 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         self.prior_candidates_ = pd.DataFrame(columns=["prior", "param", "cv_error"])
         if len(train) < MIN_MAP_SPECIES:
             self.shrinkage_ = 0.0
+            unseen = ~seen & (anchor_row >= 0)
+            if unseen.any():
+                warnings.warn(
+                    f"only {len(train)} species have both images and an anchor "
+                    f"(at least {MIN_MAP_SPECIES} are needed to learn how DNA "
+                    "predicts appearance), so the classes without images "
+                    f"{_fmt_labels(self.classes_[unseen])} cannot be recognised: "
+                    "their probability is 0.",
+                    UserWarning,
+                    stacklevel=4,
+                )
             return dna
         m, n = means[train], counts[train].astype(float)
         spread = float(((m - m.mean(0)) ** 2).sum(1).mean())
@@ -543,8 +553,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Visual embeddings.
+        ${X_embeddings}
 
         Returns
         -------
@@ -565,13 +574,15 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         scores[:, self._unreachable] = -np.inf
         return scores
 
+    def _logits(self, X):
+        return self._scores(X) / self.temperature_ + self._log_prior
+
     def decision_function(self, X):
         """Logits: adjusted cosine scores over the temperature, plus log class weights.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Visual embeddings.
+        ${X_embeddings}
 
         Returns
         -------
@@ -579,7 +590,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
             For two classes, the logit of ``classes_[1]`` minus that of
             ``classes_[0]``.
         """
-        logits = self._scores(X) / self.temperature_ + self._log_prior
+        logits = self._logits(X)
         if logits.shape[1] == 2:
             return logits[:, 1] - logits[:, 0]
         return logits
@@ -589,30 +600,26 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Visual embeddings.
+        ${X_embeddings}
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        return softmax(self._scores(X) / self.temperature_ + self._log_prior, axis=1)
+        return softmax(self._logits(X), axis=1)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Visual embeddings.
+        ${X_embeddings}
 
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        return log_softmax(
-            self._scores(X) / self.temperature_ + self._log_prior, axis=1
-        )
+        return log_softmax(self._logits(X), axis=1)
 
     def score_samples(self, X):
         """Largest adjusted cosine to a prototype (higher: more familiar).
@@ -621,8 +628,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Visual embeddings.
+        ${X_embeddings}
 
         Returns
         -------
@@ -635,8 +641,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Visual embeddings.
+        ${X_embeddings}
 
         Returns
         -------

@@ -365,7 +365,7 @@ def clone_fitted(estimator):
 
 
 def _restricted_predict(classifier, Z, unseen_species):
-    """Prediction among the held-out species only (None if it has none of them).
+    """Prediction among the held-out species only (None if it cannot name them).
 
     The zero-shot figure of the zero-shot literature: which of the unseen
     species an image of an unseen species is closest to, with the seen
@@ -376,4 +376,6 @@ def _restricted_predict(classifier, Z, unseen_species):
     if len(columns) == 0 or not hasattr(classifier, "predict_proba"):
         return None
     proba = classifier.predict_proba(Z)[:, columns]
+    if not proba.any():
+        return None  # none of them can be recognised (e.g. the DNA test failed)
     return classes[columns][np.argmax(proba, axis=1)]
