@@ -335,7 +335,9 @@ def test_n_jobs_gives_same_result():
     ]
     one = SGTTransformer(n_jobs=1, kmer=2).fit_transform(seqs)
     two = SGTTransformer(n_jobs=2, kmer=2).fit_transform(seqs)
-    np.testing.assert_array_equal(one, two)
+    # equal up to rounding: BLAS may sum a batched product of another shape
+    # in another order (seen: 1 ulp on 6% of the entries)
+    np.testing.assert_allclose(one, two, rtol=1e-13, atol=0)
 
 
 @pytest.mark.parametrize(

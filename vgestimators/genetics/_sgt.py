@@ -63,7 +63,9 @@ class SGTTransformer(TransformerMixin, BaseEstimator):
     n_jobs : int, default=None
         Parallel jobs (joblib) over chunks of sequences in ``transform``.
         None means 1 unless in a :func:`joblib.parallel_backend` context;
-        -1 means all processors.
+        -1 means all processors. Results agree with ``n_jobs=1`` up to
+        floating-point rounding (a chunk's batched products may be summed in
+        another order).
 
     Attributes
     ----------
