@@ -13,8 +13,20 @@ def _pyplot():
     return plt
 
 
-_COLORS = ["#4c4c4c", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#ff7f0e"]
-_MARKERS = ["s", "o", "^", "D", "v", "P"]
+# one colour and marker per method of the table (ten rows)
+_COLORS = [
+    "#4c4c4c",
+    "#1f77b4",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#ff7f0e",
+    "#8c564b",
+    "#17becf",
+    "#e377c2",
+    "#bcbd22",
+]
+_MARKERS = ["s", "o", "^", "D", "v", "P", "X", "<", ">", "h"]
 
 
 def _plain_numbers(value, _position=None):
