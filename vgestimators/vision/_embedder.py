@@ -197,7 +197,8 @@ class TripletImageEmbedder(
         start afresh), e.g. to add the alignment loss to a triplet-trained
         embedder.
     verbose : int, default=1
-        0: silent; 1: skorch's per-epoch log; 2: also a progress bar.
+        0: silent; 1: skorch's per-epoch table (colour codes only when
+        printing to a terminal); 2: also a progress bar per epoch.
     **kwargs
         skorch settings routed by prefix: ``iterator_train__<name>`` and
         ``iterator_valid__<name>`` (DataLoader options, e.g.
@@ -674,7 +675,18 @@ class TripletImageEmbedder(
                 state = previous.module_.state_dict()
                 net.module_.load_state_dict(state)
                 net.history_ = previous.history_
+            if self.verbose >= 2:
+                net.set_params(
+                    callbacks__progress_bar__batches_per_epoch=(
+                        self._batches_per_epoch(net, dataset)
+                    )
+                )
             net.partial_fit(dataset, None)
+        # The optimizer's running moments (twice the weights for AdamW) are
+        # not needed once training is over: warm_start continues from the
+        # weights alone, with a fresh optimizer. Dropping them keeps saved
+        # models small.
+        net.optimizer_.state.clear()
         self.net_ = net
         self.classes_ = classes
         self.class_counts_ = counts
@@ -683,6 +695,18 @@ class TripletImageEmbedder(
         self.n_skipped_images_ = len(dataset.skipped_)
         self._n_features_out = self.embedding_dim
         return self
+
+    def _batches_per_epoch(self, net, dataset):
+        """Batches of one epoch as the long-tail sampler yields them.
+
+        skorch's progress bar counts ``len(dataset) / batch_size``, which the
+        samplers (m-per-class batches, a dropped last batch) do not follow;
+        with a validation split, skorch's own count of the first epoch is
+        used instead.
+        """
+        if self.validation_fraction is not None:
+            return "count"
+        return len(net.get_iterator(dataset, training=True))
 
     @property
     def history_(self):

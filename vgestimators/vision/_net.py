@@ -13,6 +13,7 @@ from torch.utils.data import Subset
 
 from ..longtail._samplers import make_sampler
 from ._backbones import build_backbone, is_weights_file, load_weights_file
+from ._callbacks import TerminalAwarePrintLog
 
 # ImageNet statistics, which torchvision's pretrained ResNets expect.
 _MEAN = (0.485, 0.456, 0.406)
@@ -258,6 +259,13 @@ class EmbedderNet(NeuralNet):
 
     def _on_cuda(self):
         return self.device is not None and torch.device(self.device).type == "cuda"
+
+    def get_default_callbacks(self):
+        # skorch's epoch table, without raw colour codes in logs and captures
+        return [
+            (name, TerminalAwarePrintLog() if name == "print_log" else callback)
+            for name, callback in super().get_default_callbacks()
+        ]
 
     def initialize_module(self):
         super().initialize_module()
