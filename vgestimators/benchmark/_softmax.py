@@ -163,6 +163,9 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
             module__backbone=self.backbone,
             module__weights=None,
             module__embedding_dim=len(encoder.classes_),
+            # the embedder's stem rule: small-image stem up to 64 pixels
+            module__stem="auto",
+            module__image_size=self.image_size,
             criterion=nn.CrossEntropyLoss,
             criterion__weight=weight,
             optimizer=torch.optim.AdamW,

@@ -9,5 +9,6 @@ __getattr__, __dir__, __all__ = attach(
         "ImageDataset": "._data",
         "build_backbone": "._backbones",
         "default_augmentation": "._transforms",
+        "light_augmentation": "._transforms",
     },
 )

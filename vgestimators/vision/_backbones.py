@@ -9,6 +9,9 @@ import torch
 from torch import nn
 
 BACKBONES = ("resnet18", "resnet34", "resnet50")
+STEMS = ("torchvision", "small")
+#: Largest image side for which ``stem="auto"`` chooses the small stem.
+SMALL_STEM_MAX_SIZE = 64
 
 # Prefix of the backbone's keys in a state dict saved from a fitted
 # TripletImageEmbedder (``save_backbone``); such files also hold "head.*".
@@ -101,7 +104,36 @@ def load_weights_file(weights):
     return split_embedder_state(_read_state_dict(weights))
 
 
-def build_backbone(name="resnet50", weights=None, *, progress=False):
+def resolve_stem(stem, image_size, weights):
+    """The stem ``"auto"`` stands for, given the image size and the weights.
+
+    Pretrained weights decide by themselves: a torchvision weights name has
+    the torchvision stem, a state dict the stem its ``conv1`` kernel shows
+    (3 x 3: small). Otherwise the small stem for images up to
+    :data:`SMALL_STEM_MAX_SIZE` pixels, where the torchvision stem's stride-2
+    convolution and max-pool would shrink a 32-pixel image to 1 x 1 by the
+    last stage.
+    """
+    if stem != "auto":
+        return stem
+    if isinstance(weights, Mapping):
+        conv1 = weights.get("conv1.weight", weights.get("backbone.conv1.weight"))
+        if conv1 is not None:
+            return "small" if conv1.shape[-1] == 3 else "torchvision"
+    elif weights is not None:
+        return "torchvision"
+    return "small" if image_size <= SMALL_STEM_MAX_SIZE else "torchvision"
+
+
+def _small_stem(model):
+    """3 x 3 stride-1 first convolution and no max-pool (for small images)."""
+    out = model.conv1.out_channels
+    model.conv1 = nn.Conv2d(3, out, kernel_size=3, stride=1, padding=1, bias=False)
+    nn.init.kaiming_normal_(model.conv1.weight, mode="fan_out", nonlinearity="relu")
+    model.maxpool = nn.Identity()
+
+
+def build_backbone(name="resnet50", weights=None, *, stem="torchvision", progress=False):
     """Build a torchvision ResNet feature extractor (no classification layer).
 
     Parameters
@@ -117,6 +149,12 @@ def build_backbone(name="resnet50", weights=None, *, progress=False):
         state dict of the same architecture (the ``fc.*`` layer is ignored)
         or a file written by ``TripletImageEmbedder.save_backbone``. Loading
         is strict: a file that does not fit the architecture raises.
+    stem : {"torchvision", "small"}, default="torchvision"
+        The first layers: torchvision's (7 x 7 stride-2 convolution and a
+        max-pool, made for 224-pixel images) or a 3 x 3 stride-1 convolution
+        without max-pool, as is usual for images of 32 to 64 pixels (the
+        torchvision stem shrinks a 32-pixel image to 1 x 1 by the last
+        stage). Weights must come from a network with the same stem.
     progress : bool, default=False
         Show a progress bar while downloading.
 
@@ -152,7 +190,11 @@ def build_backbone(name="resnet50", weights=None, *, progress=False):
 
     if name not in BACKBONES:
         raise ValueError(f"backbone must be one of {BACKBONES}, got {name!r}.")
+    if stem not in STEMS:
+        raise ValueError(f"stem must be one of {STEMS}, got {stem!r}.")
     model = getattr(torchvision.models, name)(weights=None)
+    if stem == "small":
+        _small_stem(model)
     num_features = model.fc.in_features
     model.fc = nn.Identity()
     model.num_features = num_features
@@ -183,7 +225,9 @@ def build_backbone(name="resnet50", weights=None, *, progress=False):
         result = model.load_state_dict(state, strict=False)
         missing, unexpected = result.missing_keys, result.unexpected_keys
     except RuntimeError as exc:
-        raise ValueError(f"The {source} do(es) not fit {name}: {exc}") from exc
+        raise ValueError(
+            f"The {source} do(es) not fit {name} with the {stem!r} stem: {exc}"
+        ) from exc
     if missing or unexpected:
         raise ValueError(
             f"The {source} do(es) not fit {name}: missing keys "

@@ -106,8 +106,15 @@ class TripletImageEmbedder(
         Width of the embeddings.
     image_size : int, default=224
         Images of any size are resized to ``image_size`` x ``image_size``.
+    stem : {"auto", "torchvision", "small"}, default="auto"
+        First layers of the ResNet: torchvision's (7 x 7 stride-2
+        convolution and max-pool, made for 224-pixel images) or a small-image
+        stem (3 x 3 stride-1 convolution, no max-pool), as is usual for 32 to
+        64 pixels: the torchvision stem shrinks a 32-pixel image to 1 x 1 by
+        the last stage. "auto": the stem of pretrained ``weights``, else
+        "small" up to 64 pixels and "torchvision" above.
     loss : {"triplet", "reciprocal", "softmax_triplet"} or nn.Module, \
-            default="triplet"
+            default="softmax_triplet"
         ``"triplet"``: pytorch-metric-learning's ``TripletMarginLoss``;
         ``"reciprocal"``: :class:`ReciprocalTripletLoss` (no margin);
         ``"softmax_triplet"``: :class:`SoftmaxTripletLoss` (triplet +
@@ -115,7 +122,7 @@ class TripletImageEmbedder(
         ``logit_adjustment``). Or any loss module called as
         ``loss(embeddings, labels, indices_tuple)``.
     miner : {"semihard", "hard", "all", "batch_hard"}, BaseMiner or None, \
-            default="semihard"
+            default="batch_hard"
         Online triplet mining (pytorch-metric-learning): semi-hard, hard or
         all margin-violating triplets (``TripletMarginMiner``), the hardest
         positive and negative per anchor (``BatchHardMiner``), or None for
@@ -132,17 +139,25 @@ class TripletImageEmbedder(
         fewer classes, shrinking the batch).
     balance : {"inverse", "sqrt"}, default="inverse"
         Strength of ``sampler="class_balanced"``.
-    augment : bool or callable, default=True
-        True: :func:`default_augmentation` (any rotation, flips, small scale
-        jitter, slight blur). False: none. A callable replaces it; it gets a
-        (3, image_size, image_size) tensor (uint8 for files and uint8
+    augment : {"light", "shells"}, bool or callable, default="light"
+        Augmentation of the training images. "light":
+        :func:`light_augmentation` (a small random crop and resize; keeps
+        orientation, so it suits digits, text or upright animals). "shells"
+        (or True): :func:`default_augmentation` (any rotation, flips, scale
+        jitter, slight blur: microscope images of shells, which have no
+        preferred orientation). False: none. A callable replaces it; it gets
+        a (3, image_size, image_size) tensor (uint8 for files and uint8
         arrays, float in [0, 1] otherwise) and returns an image tensor.
     max_epochs : int, default=20
         Training epochs.
     batch_size : int, default=64
         Batch size of training (and of ``transform``).
     lr : float, default=1e-3
-        Learning rate.
+        Learning rate (the peak of the "onecycle" schedule).
+    lr_schedule : {"onecycle", "constant"}, default="onecycle"
+        "onecycle": warm-up to ``lr`` over the first 30 % of the batches,
+        then cosine annealing (skorch's ``LRScheduler`` with PyTorch's
+        ``OneCycleLR``, stepped every batch); "constant": ``lr`` throughout.
     weight_decay : float, default=1e-4
         Weight decay of the optimizer (a first-class long-tail lever: the
         weight-balancing method tunes it).
@@ -282,7 +297,9 @@ class TripletImageEmbedder(
         "sampler": [StrOptions(set(SAMPLERS))],
         "m_per_class": [Interval(Integral, 1, None, closed="left")],
         "balance": [StrOptions(set(BALANCE))],
-        "augment": ["boolean", callable],
+        "augment": [StrOptions({"shells", "light"}), "boolean", callable],
+        "stem": [StrOptions({"auto", "torchvision", "small"})],
+        "lr_schedule": [StrOptions({"onecycle", "constant"})],
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -312,16 +329,18 @@ class TripletImageEmbedder(
         weights=None,
         embedding_dim=128,
         image_size=224,
-        loss="triplet",
-        miner="semihard",
+        stem="auto",
+        loss="softmax_triplet",
+        miner="batch_hard",
         margin=0.2,
         sampler="m_per_class",
         m_per_class=4,
         balance="inverse",
-        augment=True,
+        augment="light",
         max_epochs=20,
         batch_size=64,
         lr=1e-3,
+        lr_schedule="onecycle",
         weight_decay=1e-4,
         optimizer=torch.optim.AdamW,
         softmax_weight=1.0,
@@ -345,6 +364,7 @@ class TripletImageEmbedder(
         self.weights = weights
         self.embedding_dim = embedding_dim
         self.image_size = image_size
+        self.stem = stem
         self.loss = loss
         self.miner = miner
         self.margin = margin
@@ -355,6 +375,7 @@ class TripletImageEmbedder(
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.lr_schedule = lr_schedule
         self.weight_decay = weight_decay
         self.optimizer = optimizer
         self.softmax_weight = softmax_weight
@@ -482,12 +503,14 @@ class TripletImageEmbedder(
         return y
 
     def _augmentation(self):
+        from ._transforms import AUGMENTATIONS
+
         if callable(self.augment):
             return self.augment
-        if self.augment:
-            from ._transforms import default_augmentation
-
-            return default_augmentation(self.image_size)
+        if isinstance(self.augment, str):
+            return AUGMENTATIONS[self.augment](self.image_size)
+        if self.augment:  # True: the shells preset, as in earlier versions
+            return AUGMENTATIONS["shells"](self.image_size)
         return None
 
     def _metric_loss(self, n_classes, counts, class_weight):
@@ -534,7 +557,7 @@ class TripletImageEmbedder(
         return matrix, np.array([position[c] for c in classes.tolist()])
 
     def _build_net(self, classes, counts, device, seed):
-        from skorch.callbacks import ProgressBar
+        from skorch.callbacks import LRScheduler, ProgressBar
         from torch.utils.data import DataLoader
 
         from ._net import (
@@ -556,6 +579,23 @@ class TripletImageEmbedder(
         callbacks = list(clone(self.callbacks, safe=False) or [])
         if self.validation_fraction is not None:
             callbacks.insert(0, ("valid_knn", KNNValidationScoring(n_neighbors=5)))
+        if self.lr_schedule == "onecycle":
+            # warm-up then cosine annealing, stepped every batch; the number
+            # of steps is set in _fit_dataset, once the sampler is known
+            callbacks.append(
+                (
+                    "lr_scheduler",
+                    LRScheduler(
+                        policy=torch.optim.lr_scheduler.OneCycleLR,
+                        max_lr=self.lr,
+                        total_steps=1,
+                        step_every="batch",
+                        # a fresh cycle each fit, also when warm_start
+                        # continues the history
+                        last_epoch=-1,
+                    ),
+                )
+            )
         if self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         kwargs = {
@@ -574,6 +614,8 @@ class TripletImageEmbedder(
             module__backbone=self.backbone,
             module__weights=self.weights,
             module__embedding_dim=self.embedding_dim,
+            module__stem=self.stem,
+            module__image_size=self.image_size,
             **{f"module__{k}": v for k, v in module_kwargs.items()},
             criterion=EmbedderCriterion,
             criterion__metric_loss=self._metric_loss(
@@ -658,6 +700,7 @@ class TripletImageEmbedder(
 
     def _fit_dataset(self, dataset, classes, counts):
         from sklearn.utils import check_random_state
+        from skorch.callbacks import LRScheduler
 
         device = resolve_device(self.device)
         seed = int(
@@ -675,10 +718,21 @@ class TripletImageEmbedder(
                 state = previous.module_.state_dict()
                 net.module_.load_state_dict(state)
                 net.history_ = previous.history_
+            per_epoch = _count_batches(net, dataset)
             if self.verbose >= 2:
+                # skorch counts len(dataset) / batch_size, which the samplers
+                # (m-per-class batches, a dropped last batch) do not follow;
+                # with a validation split, its own count of the first epoch
                 net.set_params(
                     callbacks__progress_bar__batches_per_epoch=(
-                        self._batches_per_epoch(net, dataset)
+                        per_epoch if self.validation_fraction is None else "count"
+                    )
+                )
+            if self.lr_schedule == "onecycle":
+                # (with a validation split, an upper bound: safe for OneCycleLR)
+                net.set_params(
+                    callbacks__lr_scheduler__total_steps=max(
+                        1, self.max_epochs * per_epoch
                     )
                 )
             net.partial_fit(dataset, None)
@@ -687,6 +741,9 @@ class TripletImageEmbedder(
         # weights alone, with a fresh optimizer. Dropping them keeps saved
         # models small.
         net.optimizer_.state.clear()
+        for _, callback in net.callbacks_:
+            if isinstance(callback, LRScheduler):
+                callback.lr_scheduler_ = None  # holds the optimizer too
         self.net_ = net
         self.classes_ = classes
         self.class_counts_ = counts
@@ -695,18 +752,6 @@ class TripletImageEmbedder(
         self.n_skipped_images_ = len(dataset.skipped_)
         self._n_features_out = self.embedding_dim
         return self
-
-    def _batches_per_epoch(self, net, dataset):
-        """Batches of one epoch as the long-tail sampler yields them.
-
-        skorch's progress bar counts ``len(dataset) / batch_size``, which the
-        samplers (m-per-class batches, a dropped last batch) do not follow;
-        with a validation split, skorch's own count of the first epoch is
-        used instead.
-        """
-        if self.validation_fraction is not None:
-            return "count"
-        return len(net.get_iterator(dataset, training=True))
 
     @property
     def history_(self):
@@ -770,3 +815,14 @@ class TripletImageEmbedder(
         tags.target_tags.required = True
         tags.non_deterministic = True
         return tags
+
+
+def _count_batches(net, dataset):
+    """Training batches of one epoch, counted from the batch sampler.
+
+    Only indices are drawn (no image is loaded), from a fresh iterator whose
+    sampler has its own seeded state; ``len()`` of a DataLoader is not
+    reliable for pytorch-metric-learning's m-per-class sampler.
+    """
+    loader = net.get_iterator(dataset, training=True)
+    return sum(1 for _ in loader.batch_sampler)

@@ -12,7 +12,12 @@ from torch import nn
 from torch.utils.data import Subset
 
 from ..longtail._samplers import make_sampler
-from ._backbones import build_backbone, is_weights_file, load_weights_file
+from ._backbones import (
+    build_backbone,
+    is_weights_file,
+    load_weights_file,
+    resolve_stem,
+)
 from ._callbacks import TerminalAwarePrintLog
 
 # ImageNet statistics, which torchvision's pretrained ResNets expect.
@@ -35,6 +40,8 @@ class EmbeddingNetwork(nn.Module):
         embedding_dim=128,
         head_hidden_dim=None,
         dropout=0.0,
+        stem="torchvision",
+        image_size=224,
     ):
         super().__init__()
         head_state = None
@@ -43,7 +50,8 @@ class EmbeddingNetwork(nn.Module):
             # head part (when saved by save_backbone) fills the head
             path = weights
             weights, head_state = load_weights_file(path)
-        self.backbone = build_backbone(backbone, weights)
+        stem = resolve_stem(stem, image_size, weights)
+        self.backbone = build_backbone(backbone, weights, stem=stem)
         width = self.backbone.num_features
         layers = [nn.Dropout(dropout)] if dropout else []
         if head_hidden_dim:
