@@ -1,8 +1,10 @@
 """Training and transform throughput of TripletImageEmbedder vs a plain loop.
 
-Both paths train the same network (torchvision ResNet + linear embedding
-head), with the same loss (triplet margin loss with semi-hard mining), batch
-size, optimizer and number of steps, on the same in-memory uint8 images:
+Both paths train the same network (torchvision ResNet with the embedder's
+stem, ``--stem``, + linear embedding head), with the same loss (triplet
+margin loss with semi-hard mining), batch size, optimizer, learning-rate
+schedule (``--lr-schedule``) and number of steps, on the same in-memory
+uint8 images:
 
 * ``TripletImageEmbedder.fit`` (skorch, DataLoader, P x m sampler), timed
   from skorch's per-epoch durations after one warm-up epoch;
@@ -47,13 +49,22 @@ def plain_training(X, y, args, steps):
 
     device = args.device
     torch.manual_seed(0)
-    net = EmbeddingNetwork(args.backbone, None, 128).to(device)
+    net = EmbeddingNetwork(
+        args.backbone, None, 128, stem=args.stem, image_size=args.image_size
+    ).to(device)
     channels_last = device.startswith("cuda")
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
     loss_fn = TripletMarginLoss(margin=0.2)
     miner = TripletMarginMiner(margin=0.2, type_of_triplets="semihard")
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-4)
+    scheduler = (
+        torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=1e-3, total_steps=args.warmup + steps
+        )
+        if args.lr_schedule == "onecycle"
+        else None
+    )
     images = torch.from_numpy(X).permute(0, 3, 1, 2).contiguous().to(device)
     labels = torch.from_numpy(y).to(device)
     # P x m batches, like the embedder's sampler
@@ -87,6 +98,8 @@ def plain_training(X, y, args, steps):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
 
     for _ in range(args.warmup):
         step()
@@ -108,6 +121,8 @@ def embedder_training(X, y, args, steps):
         backbone=args.backbone,
         weights=None,
         image_size=args.image_size,
+        stem=args.stem,
+        lr_schedule=args.lr_schedule,
         loss="triplet",
         miner="semihard",
         margin=0.2,
@@ -165,6 +180,12 @@ def main(argv=None):
     parser.add_argument("--backbone", default="resnet18")
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--stem", default="auto", choices=["auto", "torchvision", "small"]
+    )
+    parser.add_argument(
+        "--lr-schedule", default="onecycle", choices=["onecycle", "constant"]
+    )
     parser.add_argument("--steps", type=int, default=10, help="timed training steps")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA)")
@@ -183,7 +204,8 @@ def main(argv=None):
     where = torch.cuda.get_device_name() if args.device.startswith("cuda") else "CPU"
     print(
         f"device={args.device} ({where}), backbone={args.backbone}, "
-        f"image_size={args.image_size}, batch_size={args.batch_size}, "
+        f"image_size={args.image_size}, stem={args.stem}, "
+        f"lr_schedule={args.lr_schedule}, batch_size={args.batch_size}, "
         f"bf16={args.bf16}, torch threads={torch.get_num_threads()}"
     )
     ours, emb = embedder_training(X, y, args, args.steps)

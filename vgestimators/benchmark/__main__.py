@@ -50,6 +50,11 @@ def build_parser():
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--backbone", choices=["resnet18", "resnet34", "resnet50"])
     parser.add_argument(
+        "--stem",
+        choices=["torchvision", "small", "auto"],
+        help="ResNet stem (auto: small-image stem up to 64 px; 6-7x the CPU time)",
+    )
+    parser.add_argument(
         "--n-unseen",
         type=int,
         help="species held out of training per split (zero-shot)",
@@ -102,6 +107,7 @@ def config_from_args(args):
         "finetune_epochs",
         "batch_size",
         "backbone",
+        "stem",
         "n_unseen",
         "n_test_per_species",
         "images",

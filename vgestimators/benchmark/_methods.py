@@ -58,6 +58,7 @@ def embedder(config, seed, *, desc="triplet", **params):
         weights=None,
         embedding_dim=config.embedding_dim,
         image_size=config.image_size,
+        stem=config.stem,
         loss=config.loss,
         miner=config.miner,
         margin=0.2,
@@ -161,6 +162,7 @@ def build_pipeline(name, config, sequences, seed):
                     "cnn",
                     SoftmaxImageClassifier(
                         backbone=config.backbone,
+                        stem=config.stem,
                         image_size=config.image_size,
                         max_epochs=config.max_epochs,
                         batch_size=config.batch_size,

@@ -29,6 +29,9 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
     ----------
     backbone : {"resnet18", "resnet34", "resnet50"}, default="resnet18"
         Network, trained from scratch.
+    stem : {"auto", "torchvision", "small"}, default="auto"
+        ResNet stem, as in :class:`~vgestimators.vision.TripletImageEmbedder`
+        ("auto": the small-image stem up to 64 pixels).
     image_size : int, default=64
         Images are resized to ``image_size`` x ``image_size``.
     augment : bool, default=True
@@ -72,6 +75,7 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints = {
         "backbone": [StrOptions(set(BACKBONES))],
+        "stem": [StrOptions({"auto", "torchvision", "small"})],
         "image_size": [Interval(Integral, 8, None, closed="left")],
         "augment": ["boolean"],
         "class_weight": [StrOptions({"balanced"}), None],
@@ -89,6 +93,7 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
         self,
         *,
         backbone="resnet18",
+        stem="auto",
         image_size=64,
         augment=True,
         class_weight=None,
@@ -102,6 +107,7 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
         verbose=0,
     ):
         self.backbone = backbone
+        self.stem = stem
         self.image_size = image_size
         self.augment = augment
         self.class_weight = class_weight
@@ -164,7 +170,7 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
             module__weights=None,
             module__embedding_dim=len(encoder.classes_),
             # the embedder's stem rule: small-image stem up to 64 pixels
-            module__stem="auto",
+            module__stem=self.stem,
             module__image_size=self.image_size,
             criterion=nn.CrossEntropyLoss,
             criterion__weight=weight,

@@ -32,7 +32,7 @@ def default_augmentation(image_size, *, scale=(0.85, 1.0), blur_probability=0.3)
 
     See Also
     --------
-    TripletImageEmbedder : Applies it to training images when ``augment=True``.
+    TripletImageEmbedder : Applies it to training images when ``augment="shells"``.
 
     Examples
     --------
