@@ -1,9 +1,11 @@
 """The default aligner on learned embeddings of the synthetic world.
 
 Long-tailed training, a balanced test set, two species held out with DNA
-only; the figures in the comments are those measured on the development
-sandbox for this seed (the benchmark reports the same comparison over three
-splits and more epochs).
+only. Measured on the development sandbox for this seed (printed with
+``-s``): few-shot accuracy 0.15 for 5-NN and 0.375 for the default aligner;
+held-out species 0.325 for the default aligner (DNA test p = 0.01) and 0.0
+for its shuffled-DNA control. The benchmark reports the same comparison
+over three splits and more epochs.
 """
 
 import warnings
@@ -38,10 +40,8 @@ def forams_embeddings():
     embedder = TripletImageEmbedder(
         backbone="resnet18",
         image_size=32,
-        loss="softmax_triplet",
-        miner="batch_hard",
         max_epochs=6,
-        batch_size=64,
+        augment="shells",
         device="cpu",
         verbose=0,
         random_state=0,
