@@ -222,8 +222,13 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         Classes of ``y`` without an anchor (``missing_anchors="visual_only"``).
     zero_shot_classes_ : ndarray
         Classes in ``classes_`` with an anchor but no training image.
-    projection_ : torch.nn.Module
-        The trained projection (on the CPU, evaluation mode).
+    prototype_classifier_ : GeneticPrototypeClassifier or None
+        The fitted default rule (``classifier="prototype"``): its
+        ``prior_``, ``shrinkage_``, ``seen_bias_``, ``dna_p_value_`` and
+        ``prototypes_`` explain the predictions. None for the other rules.
+    projection_ : torch.nn.Module or None
+        The trained projection (on the CPU, evaluation mode); None with
+        ``classifier="prototype"``, which trains none.
     loss_curve_ : list of float
         Training loss of each epoch.
     n_epochs_ : int
