@@ -232,3 +232,20 @@ def test_permutation_test_keeps_dna_that_predicts_nothing_out():
         assert a.fit(d.X_train, d.y_train).dna_p_value_ == (
             b.fit(d.X_train, d.y_train).dna_p_value_
         )
+
+
+def test_warnings_point_at_the_callers_line():
+    d = make_linked_embeddings(random_state=0)
+    rng = np.random.RandomState(123)
+    noise = {c: rng.normal(size=8) for c in d.anchors}
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from vgestimators.alignment import VisualGeneticAligner
+
+    pipe = make_pipeline(
+        FunctionTransformer(), VisualGeneticAligner(anchors=noise, random_state=0)
+    )
+    with pytest.warns(UserWarning, match="cannot be recognised") as record:
+        pipe.fit(d.X_train, d.y_train)
+    assert record[0].filename == __file__

@@ -1,6 +1,5 @@
 """GeneticPrototypeClassifier: class prototypes that borrow strength from DNA."""
 
-import warnings
 from numbers import Real
 
 import numpy as np
@@ -14,6 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._docstrings import substitute
+from ..utils._warnings import warn_user
 from ._anchors_input import (
     _fmt_labels,
     default_anchor_estimator,
@@ -286,12 +286,10 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
                 "visual mean."
             )
         if len(missing) == len(y_classes):
-            warnings.warn(
+            warn_user(
                 f"no class of y has an anchor (y's classes are "
                 f"{_fmt_labels(y_classes)}, the anchors' {_fmt_labels(labels)}): "
-                "fitting nearest class mean on the images alone.",
-                UserWarning,
-                stacklevel=3,
+                "fitting nearest class mean on the images alone."
             )
         self.unanchored_classes_ = np.asarray(missing, dtype=y_classes.dtype)
         in_y = set(y_classes.tolist())
@@ -366,14 +364,12 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
             self.shrinkage_ = 0.0
             unseen = ~seen & (anchor_row >= 0)
             if unseen.any():
-                warnings.warn(
+                warn_user(
                     f"only {len(train)} species have both images and an anchor "
                     f"(at least {MIN_MAP_SPECIES} are needed to learn how DNA "
                     "predicts appearance), so the classes without images "
                     f"{_fmt_labels(self.classes_[unseen])} cannot be recognised: "
-                    "their probability is 0.",
-                    UserWarning,
-                    stacklevel=4,
+                    "their probability is 0."
                 )
             return dna
         m, n = means[train], counts[train].astype(float)
@@ -401,14 +397,12 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
                 if self.dna_p_value_ is None
                 else f"; permutation p-value {self.dna_p_value_:.3g}"
             )
-            warnings.warn(
+            warn_user(
                 "the DNA did not predict the species' visual means better than "
                 "the average of the other species (leave-species-out error "
                 f"{best.loo_error:.4g}{evidence}), so the classes without images "
                 f"{_fmt_labels(self.classes_[predict])} cannot be recognised: "
-                "their probability is 0.",
-                UserWarning,
-                stacklevel=4,
+                "their probability is 0."
             )
         elif len(predict):
             dna[predict] = best.predict(matrix[anchor_row[predict]])
