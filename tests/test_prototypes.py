@@ -249,3 +249,20 @@ def test_warnings_point_at_the_callers_line():
     with pytest.warns(UserWarning, match="cannot be recognised") as record:
         pipe.fit(d.X_train, d.y_train)
     assert record[0].filename == __file__
+
+
+def test_missing_anchor_error_names_spelling_differences():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 4))
+    y = np.repeat(["Globigerina bulloides", "Orbulina universa", "Other one"], 10)
+    anchors = {
+        "Globigerina_bulloides": rng.normal(size=3),
+        "orbulina universa": rng.normal(size=3),
+        "Candeina nitida": rng.normal(size=3),
+    }
+    with pytest.raises(ValueError, match="have no anchor") as info:
+        GeneticPrototypeClassifier(anchors=anchors).fit(X, y)
+    message = str(info.value)
+    assert "'Globigerina bulloides' ~ 'Globigerina_bulloides'" in message
+    assert "'Orbulina universa' ~ 'orbulina universa'" in message
+    assert "'Other one' ~" not in message and "match_species" in message

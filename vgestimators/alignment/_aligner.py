@@ -28,6 +28,7 @@ from ..utils._docstrings import substitute
 from ._anchors_input import (
     _fmt_labels,
     default_anchor_estimator,
+    missing_anchor_hint,
     resolve_anchors,
     standardize,
     union_classes,
@@ -455,6 +456,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
                 f"cover {len(labels)} classes: {_fmt_labels(labels)}). Give them "
                 "anchors, or set missing_anchors='visual_only' to classify them "
                 "by the visual k-NN alone."
+                + missing_anchor_hint(missing, labels)
             )
         if len(missing) == len(y_classes):
             raise ValueError(

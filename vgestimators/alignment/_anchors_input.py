@@ -33,6 +33,31 @@ def _py(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def missing_anchor_hint(missing, labels):
+    """A sentence naming anchors that differ from classes only in spelling.
+
+    Image folders and FASTA headers often write one species two ways
+    (case, ``_`` or spaces); such names are listed so the user can relabel
+    (see :func:`vgestimators.datasets.match_species`). Empty when none.
+    """
+    from ..utils._names import taxon_key
+
+    by_key = {}
+    for label in labels:
+        by_key.setdefault(taxon_key(label), label)
+    pairs = [
+        (c, by_key[taxon_key(c)]) for c in missing if taxon_key(c) in by_key
+    ]
+    if not pairs:
+        return ""
+    shown = ", ".join(f"{_py(c)!r} ~ {_py(a)!r}" for c, a in pairs[:_MAX_LISTED])
+    return (
+        f" Some differ from an anchor only in case, '_' or spaces ({shown}): "
+        "use one spelling for both, e.g. relabel with "
+        "vgestimators.datasets.match_species."
+    )
+
+
 def default_anchor_estimator():
     """``GeneticAnchors()``: the anchor estimator used when ``anchors`` is None."""
     from ..genetics import GeneticAnchors

@@ -17,6 +17,7 @@ from ..utils._warnings import warn_user
 from ._anchors_input import (
     _fmt_labels,
     default_anchor_estimator,
+    missing_anchor_hint,
     resolve_anchors,
     standardize,
     union_classes,
@@ -284,6 +285,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
                 f"cover {len(labels)} classes: {_fmt_labels(labels)}). Give them "
                 "anchors, or set missing_anchors='visual_only' to keep their "
                 "visual mean."
+                + missing_anchor_hint(missing, labels)
             )
         if len(missing) == len(y_classes):
             warn_user(

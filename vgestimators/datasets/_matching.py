@@ -8,14 +8,13 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import StrOptions, validate_params
 
+from ..utils._names import taxon_key
 from ._folders import parse_class_name
 
 __all__ = ["match_species"]
 
 
-def _key(name):
-    """Case- and spacing-insensitive form of a taxon name."""
-    return " ".join(str(name).replace("_", " ").split()).casefold()
+_key = taxon_key
 
 
 def _split(key):
