@@ -51,10 +51,12 @@ def linked_results():
         U = d.X_train / np.linalg.norm(d.X_train, axis=1, keepdims=True)
         Ut = d.X_test / np.linalg.norm(d.X_test, axis=1, keepdims=True)
         preds = {
-            "default": GeneticPrototypeClassifier(anchors=d.anchors)
+            "default": GeneticPrototypeClassifier(anchors=d.anchors, random_state=0)
             .fit(d.X_train, d.y_train)
             .predict(d.X_test),
-            "shuffled": GeneticPrototypeClassifier(anchors=_shuffled(d.anchors, seed))
+            "shuffled": GeneticPrototypeClassifier(
+                anchors=_shuffled(d.anchors, seed), random_state=0
+            )
             .fit(d.X_train, d.y_train)
             .predict(d.X_test),
             "ncm": NearestCentroid().fit(U, d.y_train).predict(Ut),
@@ -100,9 +102,10 @@ def test_dna_without_signal_falls_back_to_nearest_class_mean():
     assert np.all(proba[:, zero] == 0.0)
     assert clf.seen_bias_ == 0.0
     # with "auto", noise anchors give almost no shrinkage
-    clf = GeneticPrototypeClassifier(anchors=noise).fit(d.X_train, d.y_train)
-    auto_noise = clf.shrinkage_
-    clf = GeneticPrototypeClassifier(anchors=d.anchors).fit(d.X_train, d.y_train)
+    clf = GeneticPrototypeClassifier(anchors=noise, random_state=0)
+    auto_noise = clf.fit(d.X_train, d.y_train).shrinkage_
+    clf = GeneticPrototypeClassifier(anchors=d.anchors, random_state=0)
+    clf.fit(d.X_train, d.y_train)
     assert clf.shrinkage_ > 3 * auto_noise
 
 

@@ -63,6 +63,11 @@ def _unit(A):
     return A / np.linalg.norm(A, axis=1, keepdims=True)
 
 
+def _sq_distances(A, B):
+    sq = (A**2).sum(1)[:, None] + (B**2).sum(1)[None, :] - 2 * A @ B.T
+    return np.maximum(sq, 0.0)
+
+
 def _kernel(kind, A, B, gamma):
     if kind == "neighbours":
         return _unit(A) @ _unit(B).T
@@ -71,26 +76,24 @@ def _kernel(kind, A, B, gamma):
         return const
     if kind == "ridge":
         return const + A @ B.T / A.shape[1]
-    # kernel_ridge: RBF on the anchors
-    sq = (A**2).sum(1)[:, None] + (B**2).sum(1)[None, :] - 2 * A @ B.T
-    return const + np.exp(-gamma * np.maximum(sq, 0.0))
+    return const + np.exp(-gamma * _sq_distances(A, B))  # kernel_ridge: RBF
 
 
 def _ridge_candidates(kind, K, means, weights):
     """(alpha, loo_means, coef) of a weighted kernel ridge, each alpha."""
-    # penalties relative to the mean diagonal of the non-constant part
-    scale = max(float(np.mean(np.diag(K))) - _INTERCEPT_SCALE, 1e-12) if kind != "mean" else 1.0
+    if kind == "mean":  # the penalty only moves the (near-free) constant
+        alphas, scale = RIDGE_ALPHAS[:1], 1.0
+    else:  # penalties relative to the mean diagonal of the non-constant part
+        alphas = RIDGE_ALPHAS
+        scale = max(float(np.mean(np.diag(K))) - _INTERCEPT_SCALE, 1e-12)
     out = []
-    for alpha in RIDGE_ALPHAS * scale:
+    for alpha in alphas:
         # f = K (K + alpha W^-1)^-1 m; hat matrix H = K (K + alpha W^-1)^-1
-        inv = np.linalg.inv(K + alpha * np.diag(1.0 / weights))
+        inv = np.linalg.inv(K + alpha * scale * np.diag(1.0 / weights))
         coef = inv @ means
-        fitted = K @ coef
         leverage = np.einsum("ij,ji->i", K, inv)
-        loo = means - (means - fitted) / (1.0 - leverage)[:, None]
-        out.append((alpha / scale, loo, coef))
-        if kind == "mean":  # the penalty only moves the (near-free) constant
-            break
+        loo = means - (means - K @ coef) / (1.0 - leverage)[:, None]
+        out.append((alpha, loo, coef))
     return out
 
 
@@ -99,54 +102,76 @@ def _neighbour_candidates(K, means, weights):
     for bandwidth in NEIGHBOUR_BANDWIDTHS:
         logits = K / bandwidth + np.log(weights)[None, :]
         np.fill_diagonal(logits, -np.inf)
-        loo = softmax(logits, axis=1) @ means
-        out.append((bandwidth, loo, means))
+        out.append((bandwidth, softmax(logits, axis=1) @ means, means))
     return out
+
+
+class AnchorKernels:
+    """The anchors' kernel matrices of every candidate map, computed once.
+
+    Parameters
+    ----------
+    anchors : ndarray of shape (n_species, n_anchor_features)
+    maps : sequence of str
+        Candidate kinds (see :data:`MAPS`).
+    """
+
+    def __init__(self, anchors, maps=MAPS):
+        self.anchors = anchors
+        # RBF width from the median squared distance between anchors
+        off = _sq_distances(anchors, anchors)[~np.eye(len(anchors), dtype=bool)]
+        self.gamma = 1.0 / max(np.median(off), np.finfo(float).tiny)
+        self.matrices = {k: _kernel(k, anchors, anchors, self.gamma) for k in maps}
+
+    def select(self, means, weights, order=None):
+        """Choose and fit the map with the smallest leave-species-out error.
+
+        Parameters
+        ----------
+        means : ndarray of shape (n_species, n_features)
+            Visual class means of the species with images and an anchor.
+        weights : ndarray of shape (n_species,)
+            Precision of each mean (more images, more weight).
+        order : ndarray of int or None
+            Pair the anchors with the means in this order instead (a
+            permutation of the species, for the permutation test): the same
+            as permuting the anchors, without recomputing their kernels.
+
+        Returns
+        -------
+        best : AnchorMap
+        candidates : list of (kind, param, loo_error)
+            Every candidate tried, for inspection.
+        """
+        if order is not None:
+            means, weights = means[order], weights[order]
+        best, table = None, []
+        w_norm = weights / weights.sum()
+        for kind, K in self.matrices.items():
+            if kind == "neighbours":
+                candidates = _neighbour_candidates(K, means, weights)
+            else:
+                candidates = _ridge_candidates(kind, K, means, weights)
+            for param, loo, coef in candidates:
+                error = float(w_norm @ ((means - loo) ** 2).sum(1))
+                table.append((kind, float(param), error))
+                if best is None or error < best.loo_error - 1e-12:
+                    best = AnchorMap(
+                        kind=kind,
+                        param=float(param),
+                        loo_error=error,
+                        loo_means=loo,
+                        _train_anchors=self.anchors,
+                        _coef=coef,
+                        _gamma=self.gamma,
+                        _log_weights=np.log(weights),
+                    )
+        return best, table
 
 
 def fit_anchor_map(anchors, means, weights, maps=MAPS):
     """Choose and fit the map with the smallest leave-species-out error.
 
-    Parameters
-    ----------
-    anchors : ndarray of shape (n_species, n_anchor_features)
-    means : ndarray of shape (n_species, n_features)
-        Visual class means of the species with images and an anchor.
-    weights : ndarray of shape (n_species,)
-        Precision of each mean (more images, more weight).
-    maps : sequence of str
-        Candidate kinds (see :data:`MAPS`).
-
-    Returns
-    -------
-    best : AnchorMap
-    candidates : list of (kind, param, loo_error)
-        Every candidate tried, for inspection.
+    Shorthand for ``AnchorKernels(anchors, maps).select(means, weights)``.
     """
-    # RBF width from the median squared distance between anchors
-    sq = ((anchors[:, None, :] - anchors[None, :, :]) ** 2).sum(-1)
-    off = sq[~np.eye(len(sq), dtype=bool)]
-    gamma = 1.0 / max(np.median(off), np.finfo(float).tiny)
-    best, table = None, []
-    w_norm = weights / weights.sum()
-    for kind in maps:
-        K = _kernel(kind, anchors, anchors, gamma)
-        if kind == "neighbours":
-            candidates = _neighbour_candidates(K, means, weights)
-        else:
-            candidates = _ridge_candidates(kind, K, means, weights)
-        for param, loo, coef in candidates:
-            error = float(w_norm @ ((means - loo) ** 2).sum(1))
-            table.append((kind, float(param), error))
-            if best is None or error < best.loo_error - 1e-12:
-                best = AnchorMap(
-                    kind=kind,
-                    param=float(param),
-                    loo_error=error,
-                    loo_means=loo,
-                    _train_anchors=anchors,
-                    _coef=coef,
-                    _gamma=gamma,
-                    _log_weights=np.log(weights),
-                )
-    return best, table
+    return AnchorKernels(anchors, maps).select(means, weights)

@@ -22,7 +22,7 @@ from ._anchors_input import (
     standardize,
     union_classes,
 )
-from ._prior import MAPS, fit_anchor_map
+from ._prior import MAPS, AnchorKernels
 from ._validation import check_finite_rows, check_unknown_label, label_unknown
 
 #: Fewest species with images and an anchor from which a map is learned.
@@ -378,13 +378,12 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         spread = float(((m - m.mean(0)) ** 2).sum(1).mean())
         weights = 1.0 / (spread + within / n)
         maps = MAPS if self.prior == "auto" else (self.prior,)
-        A = matrix[anchor_row[train]]
-        best, table = fit_anchor_map(A, m, weights, maps)
-        self.dna_p_value_ = None
+        kernels = AnchorKernels(matrix[anchor_row[train]], maps)
+        best, table = kernels.select(m, weights)
         if self.prior == "auto" and self.dna_test is not None and best.kind != "mean":
-            self.dna_p_value_ = self._permutation_p_value(A, m, weights, best)
+            self.dna_p_value_ = self._permutation_p_value(kernels, m, weights, best)
             if self.dna_p_value_ > self.dna_test:
-                best, _ = fit_anchor_map(A, m, weights, ("mean",))
+                best, _ = AnchorKernels(kernels.anchors, ("mean",)).select(m, weights)
         self.prior_, self.prior_param_ = best.kind, best.param
         self.prior_cv_error_ = best.loo_error
         self.prior_candidates_ = pd.DataFrame(
@@ -417,7 +416,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
             self.shrinkage_ = float(self.shrinkage)
         return dna
 
-    def _permutation_p_value(self, A, means, weights, best):
+    def _permutation_p_value(self, kernels, means, weights, best):
         """How often anchors shuffled across species predict the means as well.
 
         Model selection over a dozen maps finds some structure in pure noise
@@ -427,10 +426,12 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         one) whose best leave-species-out error is as small as the real one.
         """
         rng = check_random_state(self.random_state)
-        maps = [k for k in MAPS if k != "mean"]
         as_good = 0
         for _ in range(DNA_TEST_PERMUTATIONS):
-            shuffled, _ = fit_anchor_map(A[rng.permutation(len(A))], means, weights, maps)
+            # anchors in the order perm, paired with the means: the same as
+            # the means in the inverse order, paired with the anchors
+            order = np.argsort(rng.permutation(len(means)))
+            shuffled, _ = kernels.select(means, weights, order)
             as_good += shuffled.loo_error <= best.loo_error
         return (1 + as_good) / (1 + DNA_TEST_PERMUTATIONS)
 
