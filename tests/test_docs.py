@@ -16,9 +16,11 @@ SUBPACKAGES = [
     "benchmark",
     "datasets",
     "genetics",
+    "io",
     "longtail",
     "losses",
     "metrics",
+    "pipeline",
     "vision",
 ]
 

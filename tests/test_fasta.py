@@ -24,7 +24,12 @@ n
 
 def test_read_fasta_records_multiline_blank_lines_and_case():
     df = read_fasta(io.StringIO(FASTA))
-    assert df.columns.tolist() == ["id", "description", "sequence"]
+    assert df.columns.tolist() == ["id", "description", "sequence", "species"]
+    assert df["species"].tolist() == [
+        "Candeina nitida 18S",
+        "Globigerina bulloides",
+        None,
+    ]
     assert df["id"].tolist() == ["AB263435", "MK499771", "x3"]
     assert df.loc[1, "description"] == "Globigerina bulloides"
     assert df.loc[0, "description"] == "Candeina nitida 18S"
@@ -59,6 +64,41 @@ def test_read_fasta_windows_line_ends_path_and_binary(tmp_path):
 def test_read_fasta_malformed_raises_with_line_number(text, message):
     with pytest.raises(ValueError, match=message):
         read_fasta(io.StringIO(text))
+
+
+PIPES = """\
+>SEQ1|Globigerina_bulloides|18S
+ACGT
+>SEQ2|Orbulina_universa|18S rRNA
+ACGG
+"""
+
+
+@pytest.mark.parametrize(
+    "text, rule, expected",
+    [
+        (FASTA, "binomial", ["Candeina nitida", "Globigerina bulloides", None]),
+        (FASTA, "id", ["AB263435", "MK499771", "x3"]),
+        (PIPES, 1, ["Globigerina_bulloides", "Orbulina_universa"]),
+        (PIPES, -1, ["18S", "18S rRNA"]),
+        (PIPES, lambda header: header[:4], ["SEQ1", "SEQ2"]),
+        (PIPES, "description", [None, "rRNA"]),
+    ],
+)
+def test_read_fasta_species_rules(text, rule, expected):
+    assert read_fasta(io.StringIO(text), species=rule)["species"].tolist() == expected
+
+
+def test_read_fasta_species_rule_errors():
+    with pytest.raises(
+        ValueError,
+        match=r"line 1: header 'SEQ1\|Globigerina_bulloides"
+        r"\|18S' has 3 field\(s\) separated by '\|'; species=3",
+    ):
+        read_fasta(io.StringIO(PIPES), species=3)
+    with pytest.raises(ValueError, match="species must be one of"):
+        read_fasta(io.StringIO(PIPES), species="genus")
+    assert "species" not in read_fasta(io.StringIO(PIPES), species=None)
 
 
 def test_fasta_sequences_feed_the_transformer():

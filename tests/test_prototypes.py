@@ -254,7 +254,7 @@ def test_warnings_point_at_the_callers_line():
     assert record[0].filename == __file__
 
 
-def test_missing_anchor_error_names_spelling_differences():
+def test_spelling_differences_are_matched_and_unmatched_classes_named():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(30, 4))
     y = np.repeat(["Globigerina bulloides", "Orbulina universa", "Other one"], 10)
@@ -266,6 +266,17 @@ def test_missing_anchor_error_names_spelling_differences():
     with pytest.raises(ValueError, match="have no anchor") as info:
         GeneticPrototypeClassifier(anchors=anchors).fit(X, y)
     message = str(info.value)
-    assert "'Globigerina bulloides' ~ 'Globigerina_bulloides'" in message
-    assert "'Orbulina universa' ~ 'orbulina universa'" in message
-    assert "'Other one' ~" not in message and "match_species" in message
+    assert "classes ['Other one'] of y" in message
+    assert "species_mapping" in message
+    clf = GeneticPrototypeClassifier(
+        anchors=anchors, species_mapping={"Other one": "Candeina nitida"}
+    )
+    report = clf.check_species(y)
+    assert dict(zip(report.species, report.how, strict=True)) == {
+        "Globigerina bulloides": "name",
+        "Orbulina universa": "name",
+        "Other one": "mapping",
+    }
+    clf.fit(X, y)
+    assert sorted(clf.anchors_.index) == sorted(set(y))
+    assert len(clf.zero_shot_classes_) == 0

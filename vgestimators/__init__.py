@@ -24,6 +24,7 @@ __getattr__, __dir__, __all__ = attach(
         "VisualGeneticAligner": ".alignment",
         "make_forams": ".datasets",
         "ltr_report": ".metrics",
+        "make_species_pipeline": ".pipeline",
     },
     submodules=[
         "alignment",
@@ -33,6 +34,7 @@ __getattr__, __dir__, __all__ = attach(
         "longtail",
         "losses",
         "metrics",
+        "pipeline",
         "vision",
     ],
 )

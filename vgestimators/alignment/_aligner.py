@@ -27,8 +27,9 @@ from ..utils._device import resolve_device
 from ..utils._docstrings import substitute
 from ._anchors_input import (
     _fmt_labels,
+    check_anchor_coverage,
+    check_species,
     default_anchor_estimator,
-    missing_anchor_hint,
     resolve_anchors,
     standardize,
     union_classes,
@@ -41,6 +42,7 @@ from ._validation import check_finite_rows, check_unknown_label, label_unknown
 _PROTOTYPE_PARAMS = (
     "anchors",
     "sequences",
+    "species_mapping",
     "standardize_anchors",
     "prior",
     "shrinkage",
@@ -92,7 +94,8 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         - an anchor estimator such as
           :class:`~vgestimators.genetics.GeneticAnchors`. When ``sequences``
           is given, a clone of it is fitted on them inside ``fit`` (so
-          ``GridSearchCV`` can tune e.g. ``anchors__embedder__kappa``); when
+          ``GridSearchCV`` can tune e.g. ``anchors__embedder__kappa`` of
+          ``GeneticAnchors(embedder=SGTTransformer())``); when
           ``sequences`` is None it must already be fitted and its
           ``anchors_`` are used (wrap it in
           :class:`sklearn.frozen.FrozenEstimator` to survive cloning);
@@ -106,7 +109,10 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         ``"sequence"`` column and a ``"label"`` column (as from
         :func:`~vgestimators.datasets.load_pfr2`) or, failing that, a
         ``"species"`` column (as in ``make_forams(...).sequences``), or a
-        ``(sequences, labels)`` pair. Only used with an anchor estimator.
+        ``(sequences, labels)`` pair; the output of
+        :func:`~vgestimators.datasets.read_fasta` works as it is. Only used
+        with an anchor estimator.
+    ${species_mapping}
     standardize_anchors : bool, default=True
         Centre and scale the anchors feature-wise across classes before any
         cosine is taken. Raw SGT anchors of different species are nearly
@@ -299,6 +305,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "anchors": [None, dict, pd.DataFrame, HasMethods(["fit"])],
         "sequences": [None, pd.DataFrame, tuple],
+        "species_mapping": [None, dict],
         "standardize_anchors": ["boolean"],
         "projection": [StrOptions({"linear", "mlp"})],
         "hidden_layer_size": [Interval(Integral, 1, None, closed="left")],
@@ -336,6 +343,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         *,
         anchors=None,
         sequences=None,
+        species_mapping=None,
         standardize_anchors=True,
         projection="linear",
         hidden_layer_size=256,
@@ -367,6 +375,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
     ):
         self.anchors = anchors
         self.sequences = sequences
+        self.species_mapping = species_mapping
         self.standardize_anchors = standardize_anchors
         self.projection = projection
         self.hidden_layer_size = hidden_layer_size
@@ -436,7 +445,11 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
             return self._fit_prototype(X, y)
         self.prototype_classifier_ = None
         labels, raw, names, self.genetic_anchors_ = resolve_anchors(
-            self.anchors, self.sequences, default_anchor_estimator
+            self.anchors,
+            self.sequences,
+            default_anchor_estimator,
+            classes=list(y_classes),
+            mapping=self.species_mapping,
         )
         if self.standardize_anchors:
             matrix, self.anchor_mean_, self.anchor_scale_ = standardize(raw, labels)
@@ -449,15 +462,12 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         )
         row_of = {label: i for i, label in enumerate(labels)}
 
-        missing = [c for c in y_classes if c not in row_of]
-        if missing and self.missing_anchors == "raise":
-            raise ValueError(
-                f"classes {_fmt_labels(missing)} of y have no anchor (anchors "
-                f"cover {len(labels)} classes: {_fmt_labels(labels)}). Give them "
-                "anchors, or set missing_anchors='visual_only' to classify them "
-                "by the visual k-NN alone."
-                + missing_anchor_hint(missing, labels)
-            )
+        missing = check_anchor_coverage(
+            y_classes,
+            labels,
+            self.missing_anchors,
+            "classify them by the visual k-NN alone",
+        )
         if len(missing) == len(y_classes):
             raise ValueError(
                 "no class of y has an anchor, so there is nothing to align: y's "
@@ -537,6 +547,10 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         else:
             self._knn = None
         return self
+
+    def check_species(self, y):
+        """${check_species}"""
+        return check_species(self, y)
 
     def _fit_prototype(self, X, y):
         params = {name: getattr(self, name) for name in _PROTOTYPE_PARAMS}

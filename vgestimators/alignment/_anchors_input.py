@@ -33,31 +33,6 @@ def _py(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def missing_anchor_hint(missing, labels):
-    """A sentence naming anchors that differ from classes only in spelling.
-
-    Image folders and FASTA headers often write one species two ways
-    (case, ``_`` or spaces); such names are listed so the user can relabel
-    (see :func:`vgestimators.datasets.match_species`). Empty when none.
-    """
-    from ..utils._names import taxon_key
-
-    by_key = {}
-    for label in labels:
-        by_key.setdefault(taxon_key(label), label)
-    pairs = [
-        (c, by_key[taxon_key(c)]) for c in missing if taxon_key(c) in by_key
-    ]
-    if not pairs:
-        return ""
-    shown = ", ".join(f"{_py(c)!r} ~ {_py(a)!r}" for c, a in pairs[:_MAX_LISTED])
-    return (
-        f" Some differ from an anchor only in case, '_' or spaces ({shown}): "
-        "use one spelling for both, e.g. relabel with "
-        "vgestimators.datasets.match_species."
-    )
-
-
 def default_anchor_estimator():
     """``GeneticAnchors()``: the anchor estimator used when ``anchors`` is None."""
     from ..genetics import GeneticAnchors
@@ -90,10 +65,9 @@ def split_sequences(sequences):
             )
         for column in ("label", "species"):
             if column in sequences.columns:
-                return (
-                    sequences["sequence"].to_numpy(),
-                    sequences[column].to_numpy(),
-                )
+                labels = sequences[column].to_numpy()
+                _check_named(labels, sequences, column)
+                return sequences["sequence"].to_numpy(), labels
         raise ValueError(
             "sequences DataFrame needs a 'label' or 'species' column naming the "
             f"class of each sequence; it has {list(sequences.columns)}. Pass a "
@@ -103,6 +77,7 @@ def split_sequences(sequences):
         seqs, labels = sequences
         seqs = np.asarray(seqs, dtype=object) if not hasattr(seqs, "iloc") else seqs
         labels = np.asarray(labels)
+        _check_named(labels, None, "labels")
         if len(seqs) != len(labels):
             raise ValueError(
                 f"sequences pair holds {len(seqs)} sequences but {len(labels)} "
@@ -114,6 +89,181 @@ def split_sequences(sequences):
         "columns or a (sequences, labels) tuple; got "
         f"{type(sequences).__name__}."
     )
+
+
+def _check_named(labels, frame, column):
+    """Every sequence must name its species; raise naming those that do not."""
+    empty = np.array(
+        [
+            v is None
+            or (isinstance(v, float) and np.isnan(v))
+            or (isinstance(v, str) and not v.strip())
+            for v in labels
+        ],
+        dtype=bool,
+    )
+    if not empty.any():
+        return
+    rows = np.flatnonzero(empty)
+    where = f"rows {rows[:10].tolist()}{' ...' if len(rows) > 10 else ''}"
+    hint = ""
+    if frame is not None and "id" in frame.columns:
+        ids = frame["id"].to_numpy()[rows]
+        where += f" (ids {[str(i) for i in ids[:10]]})"
+        delimited = [i for i in ids if "|" in str(i)]
+        if delimited:
+            fields = str(delimited[0]).split("|")
+            hint = (
+                f" The headers look delimited by '|' ({delimited[0]!r}): read "
+                "the species from a field, e.g. read_fasta(path, species="
+                f"{next((k for k, f in enumerate(fields) if ' ' in f.replace('_', ' ')), 1)})."
+            )
+        else:
+            hint = (
+                " FASTA headers should read '>id Genus species'; see the "
+                "`species` rule of vgestimators.datasets.read_fasta."
+            )
+    raise ValueError(
+        f"{len(rows)} of {len(labels)} sequences have no species name in column "
+        f"{column!r}: {where}.{hint}"
+    )
+
+
+def anchor_labels(anchors, sequences):
+    """Class labels the anchors will have, without fitting anything.
+
+    For the checks made before any training (``check_species``): dict keys,
+    DataFrame index, the species of ``sequences`` or a fitted estimator's
+    classes.
+    """
+    if isinstance(anchors, dict):
+        return list(anchors)
+    if isinstance(anchors, pd.DataFrame):
+        return list(anchors.index)
+    if sequences is not None:
+        _, labels = split_sequences(sequences)
+        return list(pd.unique(labels))
+    # a fitted estimator, or the error that explains what is missing
+    return _from_estimator(anchors, None, None)[0]
+
+
+def match_labels(labels, classes, mapping):
+    """Anchor labels respelled as the classes of y they name.
+
+    An anchor label names class ``c`` of y if it equals it, if ``mapping``
+    says so (``{class of y: anchor label or list of them}``), or if the two
+    differ only in case, ``_`` or spacing
+    (:func:`vgestimators.datasets.match_species` without its epithet and
+    number rules). Labels of species without images that differ only in
+    spelling become one label (the first spelling, ``_`` read as a space).
+
+    Returns
+    -------
+    labels : list
+        One entry per input label.
+    how : dict
+        Class of y -> how it was matched (``"exact"``, ``"mapping"``,
+        ``"name"``); classes not in it have no anchor.
+    """
+    from ..utils._names import display_name, taxon_key
+
+    labels = list(labels)
+    present = set(labels)
+    textual = all(isinstance(v, str) for v in list(classes) + labels)
+    if not textual:
+        if mapping:
+            raise ValueError(
+                "species_mapping needs string class labels and anchor labels."
+            )
+        return labels, {c: "exact" for c in classes if c in present}
+    if not labels or not len(classes):
+        return labels, {}
+    from ..datasets import match_species
+
+    matches = match_species(
+        [str(c) for c in classes],
+        labels,
+        mapping=mapping,
+        by_epithet=False,
+        on_unmatched="ignore",
+    )
+    mapped = _mapped_keys(mapping, classes) if mapping else set()
+    how, by_key = {}, {}
+    # classes paired through the mapping last: their pairing wins
+    for cls in sorted(matches, key=lambda c: c in mapped):
+        found = matches[cls]
+        names = found if isinstance(found, tuple) else (found,)
+        if cls in mapped:
+            how[cls] = "mapping"
+        else:
+            how[cls] = "exact" if cls in present else "name"
+        for name in names:
+            by_key[taxon_key(name)] = cls
+    for label in labels:
+        by_key.setdefault(taxon_key(label), display_name(label))
+    return [by_key[taxon_key(label)] for label in labels], how
+
+
+def _mapped_keys(mapping, classes):
+    from ..utils._names import taxon_key
+
+    keys = {taxon_key(k) for k in mapping}
+    return {c for c in classes if taxon_key(c) in keys}
+
+
+def check_anchor_coverage(y_classes, labels, missing_anchors, fallback):
+    """Classes of y without anchor; raise when ``missing_anchors="raise"``."""
+    present = set(labels)
+    missing = [c for c in y_classes if c not in present]
+    if missing and missing_anchors == "raise":
+        raise ValueError(
+            f"classes {_fmt_labels(missing)} of y have no anchor (anchors "
+            f"cover {len(labels)} classes: {_fmt_labels(labels)}). Give them "
+            f"anchors, pair names with species_mapping={{class: species}}, or "
+            f"set missing_anchors='visual_only' to {fallback}."
+        )
+    return missing
+
+
+def check_species(estimator, y):
+    """``check_species`` of the aligners: pair names, raise as fit would.
+
+    Checks only names (no anchor is computed): the cheap part of ``fit``
+    that can run before an image embedder is trained.
+    """
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import column_or_1d
+
+    y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    classes, counts = np.unique(y, return_counts=True)
+    raw = anchor_labels(estimator.anchors, estimator.sequences)
+    relabelled, how = match_labels(raw, list(classes), estimator.species_mapping)
+    labels = list(dict.fromkeys(relabelled))
+    check_anchor_coverage(
+        classes, labels, estimator.missing_anchors, "classify them without DNA"
+    )
+    spellings = {}
+    for original, label in zip(raw, relabelled, strict=True):
+        spellings.setdefault(label, [])
+        if original not in spellings[label]:
+            spellings[label].append(original)
+    rows = [
+        (
+            _py(c),
+            int(n),
+            " | ".join(map(str, spellings.get(c, []))) or None,
+            how.get(c, "none"),
+        )
+        for c, n in zip(classes, counts, strict=True)
+    ]
+    in_y = set(classes.tolist())
+    rows += [
+        (_py(label), 0, " | ".join(map(str, names)), "dna only")
+        for label, names in spellings.items()
+        if label not in in_y
+    ]
+    return pd.DataFrame(rows, columns=["species", "n_images", "dna_label", "how"])
 
 
 def _from_dict(anchors):
@@ -168,9 +318,10 @@ def _from_frame(frame, source):
     return list(frame.index), frame.to_numpy(dtype=np.float64), names
 
 
-def _from_estimator(anchors, sequences, default_factory):
+def _from_estimator(anchors, sequences, default_factory, classes=(), mapping=None):
     if sequences is not None:
         seqs, labels = split_sequences(sequences)
+        labels = np.asarray(match_labels(labels, classes, mapping)[0], dtype=object)
         estimator = clone(anchors) if anchors is not None else default_factory()
         estimator.fit(seqs, labels)
     else:
@@ -215,7 +366,7 @@ def _from_estimator(anchors, sequences, default_factory):
     return labels, matrix, names, estimator
 
 
-def resolve_anchors(anchors, sequences, default_factory):
+def resolve_anchors(anchors, sequences, default_factory, classes=(), mapping=None):
     """Validate the anchor parameters and return the raw anchor matrix.
 
     Parameters
@@ -225,6 +376,13 @@ def resolve_anchors(anchors, sequences, default_factory):
     default_factory : callable
         Builds the anchor estimator used when ``anchors`` is None and
         ``sequences`` is given.
+    classes : sequence, default=()
+        Classes of y: anchor labels that name one of them in another
+        spelling (or through ``mapping``) are respelled as the class
+        (:func:`match_labels`); sequences are relabelled before their
+        anchors are computed, so two spellings make one anchor.
+    mapping : dict or None
+        ``species_mapping`` of the estimator.
 
     Returns
     -------
@@ -243,7 +401,16 @@ def resolve_anchors(anchors, sequences, default_factory):
         labels, matrix, names = _from_frame(anchors, "anchors DataFrame")
     else:
         labels, matrix, names, estimator = _from_estimator(
-            anchors, sequences, default_factory
+            anchors, sequences, default_factory, classes, mapping
+        )
+    if estimator is None or sequences is None:
+        labels = match_labels(labels, classes, mapping)[0]
+    dup = pd.Index(labels)
+    if dup.has_duplicates:
+        raise ValueError(
+            "several anchors name the same class once spellings are matched: "
+            f"{_fmt_labels(dup[dup.duplicated()].unique())}; give one anchor "
+            "per class."
         )
     bad = ~np.isfinite(matrix).all(axis=1)
     if bad.any():

@@ -16,8 +16,9 @@ from ..utils._docstrings import substitute
 from ..utils._warnings import warn_user
 from ._anchors_input import (
     _fmt_labels,
+    check_anchor_coverage,
+    check_species,
     default_anchor_estimator,
-    missing_anchor_hint,
     resolve_anchors,
     standardize,
     union_classes,
@@ -77,7 +78,9 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
     sequences : DataFrame or tuple, default=None
         DNA to fit the anchor estimator on: a DataFrame with a ``"sequence"``
         column and a ``"label"`` or ``"species"`` column, or a
-        ``(sequences, labels)`` pair.
+        ``(sequences, labels)`` pair (the output of
+        :func:`~vgestimators.datasets.read_fasta` works as it is).
+    ${species_mapping}
     standardize_anchors : bool, default=True
         Centre and scale the anchors feature-wise across classes first.
     prior : {"auto", "mean", "ridge", "kernel_ridge", "neighbours"}, default="auto"
@@ -204,6 +207,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "anchors": [None, dict, pd.DataFrame, HasMethods(["fit"])],
         "sequences": [None, pd.DataFrame, tuple],
+        "species_mapping": [None, dict],
         "standardize_anchors": ["boolean"],
         "prior": [StrOptions({"auto", *MAPS})],
         "shrinkage": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
@@ -223,6 +227,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         *,
         anchors=None,
         sequences=None,
+        species_mapping=None,
         standardize_anchors=True,
         prior="auto",
         shrinkage="auto",
@@ -238,6 +243,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
     ):
         self.anchors = anchors
         self.sequences = sequences
+        self.species_mapping = species_mapping
         self.standardize_anchors = standardize_anchors
         self.prior = prior
         self.shrinkage = shrinkage
@@ -276,17 +282,11 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} needs images of at least 2 classes; y "
                 f"holds one class ({y_classes[0]!r})."
             )
-        labels, matrix, names = self._fit_anchors()
+        labels, matrix, names = self._fit_anchors(y_classes)
         row_of = {label: i for i, label in enumerate(labels)}
-        missing = [c for c in y_classes if c not in row_of]
-        if missing and self.missing_anchors == "raise":
-            raise ValueError(
-                f"classes {_fmt_labels(missing)} of y have no anchor (anchors "
-                f"cover {len(labels)} classes: {_fmt_labels(labels)}). Give them "
-                "anchors, or set missing_anchors='visual_only' to keep their "
-                "visual mean."
-                + missing_anchor_hint(missing, labels)
-            )
+        missing = check_anchor_coverage(
+            y_classes, labels, self.missing_anchors, "keep their visual mean"
+        )
         if len(missing) == len(y_classes):
             warn_user(
                 f"no class of y has an anchor (y's classes are "
@@ -340,9 +340,17 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         self._log_prior = self._class_log_weights(y)
         return self
 
-    def _fit_anchors(self):
+    def check_species(self, y):
+        """${check_species}"""
+        return check_species(self, y)
+
+    def _fit_anchors(self, y_classes):
         labels, raw, names, self.genetic_anchors_ = resolve_anchors(
-            self.anchors, self.sequences, default_anchor_estimator
+            self.anchors,
+            self.sequences,
+            default_anchor_estimator,
+            classes=list(y_classes),
+            mapping=self.species_mapping,
         )
         if self.standardize_anchors:
             matrix, _, _ = standardize(raw, labels)

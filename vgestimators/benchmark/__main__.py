@@ -7,10 +7,10 @@ from ._methods import METHODS
 from ._run import BenchmarkConfig, run_benchmark
 
 
-def build_parser():
+def build_parser(prog="python -m vgestimators.benchmark"):
     """The argument parser of ``python -m vgestimators.benchmark``."""
     parser = argparse.ArgumentParser(
-        prog="python -m vgestimators.benchmark",
+        prog=prog,
         description=(
             "Compare softmax, triplet, nearest-class-mean, cRT, DNA-prototype "
             "(with its shuffled-DNA control), aligned and zero-shot pipelines on "
@@ -126,9 +126,9 @@ def config_from_args(args):
     return BenchmarkConfig.from_preset(preset, **overrides)
 
 
-def main(argv=None):
+def main(argv=None, prog="python -m vgestimators.benchmark"):
     """Run the benchmark from the command line; returns the exit status."""
-    parser = build_parser()
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args)

@@ -1,7 +1,6 @@
 """Data for the benchmark: the synthetic world or real images + sequences."""
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -67,112 +66,44 @@ def load_synthetic(config):
     )
 
 
-def _read_mapping(path):
-    """A two-column CSV (image class, species) as a dict."""
-    table = pd.read_csv(path, dtype=str)
-    if table.shape[1] < 2:
-        raise ValueError(
-            f"mapping file {path} needs two columns (image class, species); "
-            f"it has {table.shape[1]}."
-        )
-    mapping = {}
-    for row, (image_class, species) in enumerate(
-        table.iloc[:, :2].itertuples(index=False), start=2
-    ):
-        if pd.isna(image_class) or pd.isna(species):
-            raise ValueError(f"mapping file {path}, line {row}: empty cell.")
-        mapping[str(image_class).strip()] = str(species).strip()
-    return mapping
-
-
-def read_sequences(path):
-    """Sequences with species names from a PFR2-style CSV or a FASTA file.
-
-    Returns a DataFrame with columns ``sequence``, ``species`` and, for a
-    PFR2 table that has it, ``number`` (the Endless Forams class number).
-    In a FASTA file the species is the record's description (the header
-    text after the identifier), e.g. ``>AB123 Globigerinoides ruber``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"sequence file not found: {path}")
-    if path.suffix.lower() in {".csv", ".tsv", ".txt"}:
-        from ..datasets import load_pfr2
-
-        table = load_pfr2(path)
-        out = pd.DataFrame(
-            {
-                "sequence": table["sequence"].astype(str),
-                "species": table["label"].astype(str),
-            }
-        )
-        if "endless_forams_class" in table:
-            out["number"] = table["endless_forams_class"]
-        return out
-    from ..datasets import read_fasta
-
-    table = read_fasta(path)
-    species = table["description"].fillna("").astype(str).str.strip()
-    empty = np.flatnonzero(species.eq("").to_numpy())
-    if len(empty):
-        raise ValueError(
-            f"{path}: record {table['id'].iloc[empty[0]]!r} has no description; "
-            "the benchmark reads the species name from the FASTA header text "
-            "after the identifier."
-        )
-    return pd.DataFrame({"sequence": table["sequence"].astype(str), "species": species})
-
-
 def load_real(config):
     """Image folder + sequence file (+ optional class-to-species mapping).
 
     Image classes are paired with the species of the sequence file by
-    :func:`~vgestimators.datasets.match_species` (class numbers, names,
-    epithets, then the mapping); an unmatched class raises. Sequences are
-    relabelled with their image class; species without images keep their
-    own name, so their anchors still take part (as negatives, and as
-    zero-shot candidates).
+    :func:`~vgestimators.datasets.relabel_sequences` (class numbers, names,
+    epithets, then the mapping); an unmatched class raises. Species without
+    images keep their own name, so their anchors still take part (as
+    negatives, and as zero-shot candidates). ``info`` records the pairing
+    (``"matching"``) and the image-less species (``"image_less"``).
     """
-    from ..datasets import load_image_folder, match_species
+    from ..datasets import (
+        load_image_folder,
+        read_mapping,
+        read_sequences,
+        relabel_sequences,
+    )
 
     folder = load_image_folder(config.images)
     sequences = read_sequences(config.sequences)
-    mapping = _read_mapping(config.mapping) if config.mapping else None
-    names = [str(c) for c in folder.target_names]
-    numbers = getattr(folder, "class_numbers", None)
-    use_numbers = "number" in sequences and numbers is not None
-    matches = match_species(
-        names,
-        sequences["species"].tolist(),
+    mapping = read_mapping(config.mapping) if config.mapping else None
+    relabelled, report = relabel_sequences(
+        sequences,
+        [str(c) for c in folder.target_names],
         mapping=mapping,
-        image_numbers=list(numbers) if use_numbers else None,
-        species_numbers=sequences["number"].tolist() if use_numbers else None,
+        image_numbers=folder.class_numbers,
     )
-    to_class = {}
-    for image_class, species in matches.items():
-        for name in species if isinstance(species, tuple) else (species,):
-            to_class[name] = image_class
     y = np.asarray(folder.target).astype(str)
-    relabelled = pd.DataFrame(
-        {
-            "sequence": sequences["sequence"].to_numpy(),
-            "species": [to_class.get(s, s) for s in sequences["species"]],
-        }
-    )
-    no_dna = sorted(set(y) - set(relabelled["species"]))
-    if no_dna:
-        raise ValueError(
-            f"image classes {no_dna} have no sequence in {config.sequences}."
-        )
     source = (
         f"images from {config.images} ({len(y)} files, {len(set(y))} classes), "
         f"{len(relabelled)} sequences from {config.sequences}"
     )
+    image_less = report.loc[report["how"] == "dna only", "species"].tolist()
     return BenchmarkData(
         X=np.asarray(folder.filenames).astype(str),
         y=y,
         sequences=relabelled,
         source=source,
+        info={"matching": report, "image_less": image_less},
     )
 
 

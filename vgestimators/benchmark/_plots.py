@@ -251,8 +251,14 @@ def plot_tsne(
     return path
 
 
-def plot_samples(data, path, *, n_per_species=4, max_species=16):
-    """The sample grid of the data set (``plot_forams`` for synthetic data)."""
+def plot_samples(data, path, *, train_counts=None, n_per_species=4, max_species=16):
+    """The sample grid of the data set (``plot_forams`` for synthetic data).
+
+    For real data (image files), one row per species, most images first,
+    labelled with the species' number of training images in ``train_counts``
+    (e.g. those of the first split; 0 for a species held out of training),
+    or with its number of images when ``train_counts`` is None.
+    """
     plt = _pyplot()
     if data.bunch is not None:
         from ..datasets import plot_forams
@@ -261,22 +267,51 @@ def plot_samples(data, path, *, n_per_species=4, max_species=16):
     else:
         from PIL import Image
 
-        species = pd.Series(data.y).value_counts().index[:max_species]
+        y = np.asarray(data.y)
+        totals = pd.Series(y).value_counts()
+        species = totals.index[:max_species]
         fig, axes = plt.subplots(
             len(species),
             n_per_species,
-            figsize=(1.6 * n_per_species, 1.6 * len(species)),
+            figsize=(1.6 * n_per_species, 1.6 * len(species) + 0.6),
             squeeze=False,
+            layout="constrained",
         )
         for r, name in enumerate(species):
-            files = np.asarray(data.X)[np.asarray(data.y) == name][:n_per_species]
+            files = np.asarray(data.X)[y == name][:n_per_species]
             for c in range(n_per_species):
                 ax = axes[r, c]
                 ax.axis("off")
                 if c < len(files):
                     with Image.open(files[c]) as img:
                         ax.imshow(np.asarray(img.convert("RGB")))
-            axes[r, 0].set_title(str(name), fontsize=7, loc="left")
+            axes[r, 0].set_title(
+                _sample_label(name, totals[name], train_counts), fontsize=7, loc="left"
+            )
+        which = (
+            f"the {len(species)} species with the most images, of {len(totals)}"
+            if len(species) < len(totals)
+            else f"all {len(totals)} species"
+        )
+        counted = (
+            "in brackets: training images of the species in the first split"
+            if train_counts is not None
+            else "in brackets: images of the species"
+        )
+        fig.suptitle(
+            f"Sample images of {which} (up to {n_per_species} each)\n{counted}",
+            fontsize=9,
+        )
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _sample_label(name, total, train_counts):
+    """Row label of the sample grid: the species and its image count."""
+    if train_counts is None:
+        return f"{name} ({total} image{'s' * (total != 1)})"
+    n = int(pd.Series(train_counts).get(name, 0))
+    if n == 0:
+        return f"{name} (0 training images: held out, zero-shot)"
+    return f"{name} ({n} training image{'s' * (n != 1)})"

@@ -1,5 +1,6 @@
 """Progress bars (tqdm) for the benchmark's stages and training epochs."""
 
+import inspect
 import sys
 
 from skorch.callbacks import Callback
@@ -31,6 +32,26 @@ class EpochProgress(Callback):
     def initialize(self):
         self.bar_ = None
         return self
+
+    def __repr__(self):
+        """The call that builds this callback (arguments that differ from defaults).
+
+        So an estimator holding it prints as code, ``callbacks=[EpochProgress()]``
+        rather than ``<... object at 0x...>``.
+
+        >>> EpochProgress(desc="triplet", enabled=False)
+        EpochProgress(desc='triplet', enabled=False)
+        """
+        defaults = {
+            name: p.default
+            for name, p in inspect.signature(type(self).__init__).parameters.items()
+        }
+        changed = [
+            f"{name}={value!r}"
+            for name, value in self.get_params(deep=False).items()
+            if name not in defaults or value != defaults[name]
+        ]
+        return f"{type(self).__name__}({', '.join(changed)})"
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.bar_ = progress(

@@ -152,13 +152,17 @@ class ResultWriter:
         Benchmark settings written into ``results.md``.
     labels : dict of str to str
         Method name -> display label, in display order.
+    data : BenchmarkData or None, default=None
+        The data set; its ``info`` gives the "Data" section of ``results.md``
+        (see :func:`data_section`).
     """
 
-    def __init__(self, out, settings, labels):
+    def __init__(self, out, settings, labels, data=None):
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.settings = settings
         self.labels = dict(labels)
+        self.data_lines = data_section(data)
         self.scores_path = self.out / "scores.csv"
         self.per_class_path = self.out / "per_class.csv"
         self.results_csv = self.out / "results.csv"
@@ -215,7 +219,9 @@ class ResultWriter:
         tmp = self.results_csv.with_suffix(".csv.tmp")
         summary.to_csv(tmp, index=False)
         os.replace(tmp, self.results_csv)
-        text = markdown_report(summary, self.settings, note=note)
+        text = markdown_report(
+            summary, self.settings, note=note, data_lines=self.data_lines
+        )
         tmp = self.results_md.with_suffix(".md.tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, self.results_md)
@@ -304,8 +310,8 @@ def machine_description(device="cpu"):
     return text
 
 
-def markdown_report(summary, settings, note=None):
-    """``results.md``: the table plus the settings it was measured with."""
+def markdown_report(summary, settings, note=None, data_lines=()):
+    """``results.md``: the table, the data (``data_lines``) and the settings."""
     lines = ["# vgestimators rare-species benchmark", ""]
     if note:
         lines += [f"**{note}**", ""]
@@ -325,6 +331,7 @@ def markdown_report(summary, settings, note=None):
         "",
         format_table(summary, markdown=True),
         "",
+        *data_lines,
         "## Settings",
         "",
     ]
@@ -332,3 +339,110 @@ def markdown_report(summary, settings, note=None):
         lines.append(f"- **{key}**: {value}")
     lines.append("")
     return "\n".join(lines)
+
+
+#: How :func:`~vgestimators.datasets.match_species` paired an image class
+#: (its report's ``how``), in the order and words of ``results.md``.
+_HOW = {
+    "name": "by name",
+    "number": "by class number",
+    "epithet": "by epithet",
+    "mapping": "by mapping",
+}
+
+
+def data_section(data):
+    """The "Data" section of ``results.md`` as a list of lines ([] if none).
+
+    Real data carry in ``data.info`` the ``"matching"`` report of
+    :func:`~vgestimators.datasets.match_species` (``return_report=True``:
+    columns ``image_class``, ``species``, ``how``, ``note``) and
+    ``"image_less"``, the species with sequences but no images. The section
+    counts the image classes paired by each rule, lists every class paired
+    otherwise than by name (and any left unpaired) and names the image-less
+    species. Without either key (synthetic data) there is no section.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from types import SimpleNamespace
+    >>> matching = pd.DataFrame(
+    ...     [("ruber", "Globigerinoides ruber", "name", ""),
+    ...      ("sacculifer", "Trilobatus sacculifer", "epithet", "")],
+    ...     columns=["image_class", "species", "how", "note"])
+    >>> data = SimpleNamespace(info={"matching": matching, "image_less": []})
+    >>> print("\\n".join(data_section(data)))
+    ## Data
+    <BLANKLINE>
+    - **Matching**: 2 image classes paired with the species of the sequences: 1 by name, 1 by epithet.
+      - `sacculifer` → Trilobatus sacculifer (by epithet)
+    - **Image-less species**: none; every species of the sequences has images.
+    <BLANKLINE>
+    >>> data_section(SimpleNamespace(info={"mantel_r": 0.4}))
+    []
+    """  # noqa: E501
+    info = getattr(data, "info", None) or {}
+    matching, image_less = info.get("matching"), info.get("image_less")
+    if matching is None and image_less is None:
+        return []
+    lines = ["## Data", ""]
+    if matching is not None:
+        lines += _matching_lines(pd.DataFrame(matching))
+    if image_less is not None:
+        names = sorted(str(name) for name in image_less)
+        lines.append(
+            f"- **Image-less species**: {len(names)} species with DNA "
+            f"but no images: {', '.join(names)}; their anchors take part (as "
+            "other species' negatives, and as zero-shot candidates)."
+            if names
+            else "- **Image-less species**: none; every species of the sequences "
+            "has images."
+        )
+    lines.append("")
+    return lines
+
+
+def _matching_lines(report):
+    """Lines on how the image classes were paired with the sequences' species."""
+
+    def words(how):
+        return _HOW.get(how, f"by {how}")
+
+    def note_of(notes):
+        kept = [str(n) for n in notes if not pd.isna(n) and str(n)]
+        return "; ".join(dict.fromkeys(kept))
+
+    # rows without an image class (image-less species, "dna only") are the
+    # "image_less" key's to report
+    report = report[report["image_class"].notna()]
+    paired = report[report["species"].notna()]
+    classes = {}  # image class -> (how, species names, note), in report order
+    for image_class, part in paired.groupby("image_class", sort=False):
+        classes[str(image_class)] = (
+            str(part["how"].iloc[0]),
+            [str(s) for s in part["species"]],
+            note_of(part["note"]),
+        )
+    counts = pd.Series([how for how, _, _ in classes.values()]).value_counts()
+    order = [h for h in _HOW if h in counts] + [
+        h for h in counts.index if h not in _HOW
+    ]
+    lines = [
+        f"- **Matching**: {len(classes)} image classes paired with the "
+        "species of the sequences: "
+        + ", ".join(f"{counts[how]} {words(how)}" for how in order)
+        + "."
+    ]
+    for image_class, (how, species, note) in classes.items():
+        if how != "name":
+            detail = words(how) + (f"; {note}" if note else "")
+            lines.append(f"  - `{image_class}` → {', '.join(species)} ({detail})")
+    unpaired = report[report["species"].isna()]
+    for image_class, part in unpaired.groupby("image_class", sort=False):
+        how, note = str(part["how"].iloc[0]), note_of(part["note"])
+        lines.append(
+            f"  - `{image_class}`: not paired ({how}"
+            + (f": {note}" if note else "")
+            + ")"
+        )
+    return lines

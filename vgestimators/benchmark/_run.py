@@ -45,6 +45,16 @@ _PRESETS = {
 }
 
 
+#: Fields that only shape the synthetic data (``make_forams``).
+SYNTHETIC_ONLY = (
+    "n_species",
+    "n_images",
+    "imbalance_ratio",
+    "genetic_signal",
+    "n_test_per_species",
+)
+
+
 @dataclass
 class BenchmarkConfig:
     """Settings of the rare-species benchmark.
@@ -224,9 +234,24 @@ class BenchmarkConfig:
         return self
 
     def settings(self):
-        """The settings as a flat, JSON-serialisable dict."""
+        """The settings that apply, as a flat, JSON-serialisable dict.
+
+        With real data (``images`` set) the ``make_forams``-only fields
+        (:data:`SYNTHETIC_ONLY`) are left out: they shaped nothing.
+        ``BenchmarkConfig(**settings).validate()`` rebuilds the configuration.
+
+        Examples
+        --------
+        >>> config = BenchmarkConfig(images="photos", sequences="dna.fasta")
+        >>> "n_species" in config.settings(), config.settings()["images"]
+        (False, 'photos')
+        >>> "n_species" in BenchmarkConfig().settings()
+        True
+        """
         out = {}
         for f in fields(self):
+            if self.images is not None and f.name in SYNTHETIC_ONLY:
+                continue
             value = getattr(self, f.name)
             out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
@@ -334,6 +359,8 @@ def run_benchmark(config=None, **overrides):
             random_state=config.random_state,
             balanced_test=data.balanced_test,
         )
+        # training images per species in the first split (the sample figure)
+        sample_counts = pd.Series(data.y[splits[0].train]).value_counts()
         settings = {
             "data": data.source,
             **(
@@ -372,7 +399,7 @@ def run_benchmark(config=None, **overrides):
             json.dumps(config.settings(), indent=2, default=str), encoding="utf-8"
         )
         files["config"] = out / "config.json"
-        writer = ResultWriter(out, settings, labels)
+        writer = ResultWriter(out, settings, labels, data=data)
         files.update(
             scores=writer.scores_path,
             per_class=writer.per_class_path,
@@ -453,7 +480,11 @@ def run_benchmark(config=None, **overrides):
             total=3, desc="figures", enabled=config.progress, unit="fig", leave=False
         )
         try:
-            files.update(_figures(config, data, writer, labels, tsne_inputs, out, bar2))
+            files.update(
+                _figures(
+                    config, data, writer, labels, tsne_inputs, sample_counts, out, bar2
+                )
+            )
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -498,17 +529,63 @@ def _save_pipeline(out, method, pipeline, writer):
             "# The Pipelines of the benchmark\n\n"
             "Each row of the table is one of these Pipelines (parameters that "
             "differ from the defaults shown), fitted on the training images "
-            "and labels and scored with `predict` on the test images.\n\n",
+            "and labels and scored with `predict` on the test images. "
+            "`sequences` stands for the DNA table the anchors are fitted on (a "
+            "DataFrame with columns `sequence` and `species`: "
+            "`make_forams(...).sequences`, or the sequence file with each "
+            "species renamed to its image class); `shuffled_sequences` is that "
+            "table with the species names permuted across species. The "
+            "benchmark's progress-bar callbacks are left out.\n\n",
             encoding="utf-8",
         )
     with config_context(print_changed_only=True):
-        text = repr(pipeline)
+        # never truncated: the text is meant to be pasted into a script
+        text = _printable(method, pipeline).__repr__(N_CHAR_MAX=1_000_000)
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(f"## {writer.labels[method]} (`{method}`)\n\n")
         if method in _NOTES:
             fh.write(_NOTES[method] + "\n\n")
         fh.write(f"```python\n{text}\n```\n\n")
     return path
+
+
+class _Name:
+    """Prints as a bare name: a variable that a printed Pipeline refers to."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return self.name
+
+
+def _printable(method, pipeline):
+    """A copy of ``pipeline`` that prints as code a reader can paste.
+
+    Progress bars (:class:`~._progress.EpochProgress`, run-time only) are
+    dropped from ``callbacks`` and the DNA table is named (``sequences``, or
+    ``shuffled_sequences`` for the control) instead of printed row by row.
+    """
+    from sklearn.base import clone
+
+    from ._progress import EpochProgress
+
+    shown = clone(pipeline)
+    for _, step in shown.steps:
+        params = step.get_params(deep=False)
+        if params.get("callbacks"):
+            kept = [
+                c
+                for c in params["callbacks"]
+                if not isinstance(c[1] if isinstance(c, tuple) else c, EpochProgress)
+            ]
+            step.set_params(callbacks=kept or None)
+        if isinstance(params.get("sequences"), pd.DataFrame):
+            name = (
+                "shuffled_sequences" if method == "prototype_shuffled" else "sequences"
+            )
+            step.set_params(sequences=_Name(name))
+    return shown
 
 
 _NOTES = {
@@ -526,7 +603,9 @@ _NOTES = {
         "Fitted in two stages: first as in `triplet`, then "
         "`set_params(alignment_anchors=..., alignment_weight=..., "
         "max_epochs=..., warm_start=True)` and `fit` again, which continues "
-        "from the triplet-trained weights with the cosine alignment loss added."
+        "from the triplet-trained weights with the cosine alignment loss added. "
+        "`alignment_anchors` is the `GeneticAnchors` shown, fitted beforehand "
+        'with `.fit(sequences["sequence"], sequences["species"])`.'
     ),
 }
 
@@ -556,7 +635,7 @@ def _tsne_inputs(runner, result, split):
     )
 
 
-def _figures(config, data, writer, labels, tsne_inputs, out, bar):
+def _figures(config, data, writer, labels, tsne_inputs, train_counts, out, bar):
     from ._plots import plot_per_class_accuracy, plot_samples, plot_tsne
 
     files = {}
@@ -571,6 +650,8 @@ def _figures(config, data, writer, labels, tsne_inputs, out, bar):
         files["tsne_figure"] = plot_tsne(**tsne_inputs, path=out / "tsne.png")
     bar.update(1)
     bar.set_postfix_str("samples")
-    files["samples_figure"] = plot_samples(data, out / "samples.png")
+    files["samples_figure"] = plot_samples(
+        data, out / "samples.png", train_counts=train_counts
+    )
     bar.update(1)
     return files

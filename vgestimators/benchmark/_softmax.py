@@ -210,7 +210,7 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
         from ..vision import ImageDataset
 
         check_is_fitted(self, "net_")
-        dataset = ImageDataset(X, image_size=self.image_size)
+        dataset = ImageDataset(X, image_size=self.image_size, purpose="transform")
         # skorch applies the softmax for a CrossEntropyLoss criterion
         return self.net_.predict_proba(dataset)
 

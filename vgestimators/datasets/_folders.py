@@ -1,8 +1,8 @@
-"""List the images of a folder-per-class data set (Endless Forams layout)."""
+"""List image files: folder-per-class data sets and unlabelled images."""
 
+import glob
 import os
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +10,9 @@ import pandas as pd
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
 
-__all__ = ["load_image_folder"]
+from ..utils._warnings import warn_user
+
+__all__ = ["list_images", "load_image_folder"]
 
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 
@@ -18,6 +20,7 @@ IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".
 # "012. Orbulina universa", "7) Candeina nitida".
 _NUMBER_PREFIX = re.compile(r"^\s*(\d+)\s*(?:[-_.):]+\s*|\s+)(.*)$")
 _DIGITS = re.compile(r"(\d+)")
+_GLOB_CHARS = frozenset("*?[")
 
 
 def parse_class_name(folder):
@@ -79,8 +82,8 @@ def _is_hidden(name):
     return name.startswith(".") or name in {"Thumbs.db", "desktop.ini", "__MACOSX"}
 
 
-def _list_class_folder(folder, recursive):
-    """Relative POSIX paths of all visible files under ``folder`` and skips."""
+def _list_folder(folder, recursive):
+    """Relative paths of all visible files under ``folder``, and the skips."""
     files, skipped = [], []
     for dirpath, dirnames, filenames in os.walk(folder):
         rel_dir = Path(dirpath).relative_to(folder)
@@ -113,6 +116,21 @@ def _verify(path):
     except (OSError, SyntaxError, ValueError) as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
+
+
+def _find_unreadable(paths):
+    """``(path, reason)`` of each file of ``paths`` that Pillow cannot read."""
+    return [(path, reason) for path in paths if (reason := _verify(path)) is not None]
+
+
+def _unreadable_error(names, where):
+    """The ValueError listing unreadable files: ``names`` is ``[(name, reason)]``."""
+    listed = "\n".join(f"  {name}: {reason}" for name, reason in names[:20])
+    more = f"\n  ... and {len(names) - 20} more" if len(names) > 20 else ""
+    return ValueError(
+        f"{len(names)} unreadable image file(s){where}:\n{listed}{more}\nRemove "
+        "them, or pass on_error='skip'."
+    )
 
 
 @validate_params(
@@ -224,6 +242,7 @@ def load_image_folder(
 
     See Also
     --------
+    list_images : List unlabelled images, e.g. the images to identify.
     CropBorders : Crop the black borders and burnt-in text of the images.
     match_species : Pair the class names with the species of genetic data.
 
@@ -293,18 +312,16 @@ def load_image_folder(
             "sub-folder per class, e.g. '12 - Globigerinoides sacculifer/xxx.jpg'."
         )
     if stray_images:
-        warnings.warn(
+        warn_user(
             f"{len(stray_images)} image(s) lie directly in '{root_path}' and belong "
-            f"to no class; skipped: {stray_images[:5]}.",
-            UserWarning,
-            stacklevel=2,
+            f"to no class; skipped: {stray_images[:5]}."
         )
 
     classes = []  # (name, number, folder, [relative paths])
     empty = []
     for folder in folders:
         name, number = parse_class_name(folder) if parse_names else (folder, None)
-        files, skips = _list_class_folder(root_path / folder, recursive)
+        files, skips = _list_folder(root_path / folder, recursive)
         skipped.extend((Path(folder) / p, reason) for p, reason in skips)
         images = []
         for rel in files:
@@ -326,38 +343,29 @@ def load_image_folder(
             "images use another one."
         )
     if empty:
-        warnings.warn(
+        warn_user(
             f"{len(empty)} class folder(s) of '{root_path}' hold no images and are "
-            f"left out: {empty[:10]}.",
-            UserWarning,
-            stacklevel=2,
+            f"left out: {empty[:10]}."
         )
     _check_unique(classes)
 
     n_unreadable = 0
     if verify:
-        bad = []
-        for _, _, _, images in classes:
-            for rel in images:
-                reason = _verify(root_path / rel)
-                if reason is not None:
-                    bad.append((rel, reason))
+        bad = _find_unreadable(
+            [root_path / rel for _, _, _, images in classes for rel in images]
+        )
+        bad = [(p.relative_to(root_path), r) for p, r in bad]
         if bad and on_error == "raise":
-            listed = "\n".join(f"  {p.as_posix()}: {r}" for p, r in bad[:20])
-            more = f"\n  ... and {len(bad) - 20} more" if len(bad) > 20 else ""
-            raise ValueError(
-                f"{len(bad)} unreadable image file(s) under '{root_path}':\n"
-                f"{listed}{more}\nRemove them, or pass on_error='skip'."
+            raise _unreadable_error(
+                [(p.as_posix(), r) for p, r in bad], f" under '{root_path}'"
             )
         if bad:
             n_unreadable = len(bad)
             drop = {p for p, _ in bad}
             skipped.extend((p, f"unreadable ({r})") for p, r in bad)
-            warnings.warn(
+            warn_user(
                 f"Skipped {n_unreadable} unreadable image file(s) under "
-                f"'{root_path}': {[p.as_posix() for p, _ in bad[:5]]}.",
-                UserWarning,
-                stacklevel=2,
+                f"'{root_path}': {[p.as_posix() for p, _ in bad[:5]]}."
             )
             kept = []
             for name, number, folder, images in classes:
@@ -444,3 +452,195 @@ def _check_unique(classes):
             f"Several folders carry the same class number: {clashes}. Rename "
             "them, or pass parse_names=False."
         )
+
+
+def _images_in_folder(folder, exts, recursive):
+    """Image files under ``folder`` (str paths), in natural order."""
+    files, skipped = _list_folder(Path(folder), recursive)
+    images = [rel for rel in files if rel.suffix.lower() in exts]
+    if not images:
+        n_sub = sum(reason.startswith("subfolder") for _, reason in skipped)
+        hint = (
+            f" It holds {n_sub} subfolder(s): pass recursive=True to search them."
+            if n_sub
+            else ""
+        )
+        raise ValueError(
+            f"No images in folder '{folder}' ({len(files)} other visible file(s); "
+            f"image extensions: {sorted(exts)}).{hint}"
+        )
+    images.sort(key=lambda rel: _natural_key(rel.as_posix()))
+    return [str(Path(folder) / rel) for rel in images]
+
+
+def _images_matching(pattern, exts):
+    """Image files matching glob ``pattern`` (str paths), in natural order."""
+    parts = Path(pattern).parts
+    # hidden names count only where the pattern's wildcards matched them
+    fixed = next((i for i, p in enumerate(parts) if _GLOB_CHARS & set(p)), len(parts))
+    matches = [m for m in glob.glob(pattern, recursive=True) if os.path.isfile(m)]
+    if not matches:
+        raise FileNotFoundError(f"No file matches '{pattern}'.")
+    images = [
+        m
+        for m in matches
+        if Path(m).suffix.lower() in exts
+        and not any(map(_is_hidden, Path(m).parts[fixed:]))
+    ]
+    if not images:
+        raise ValueError(
+            f"'{pattern}' matches {len(matches)} file(s) but no image (hidden "
+            f"files and folders are skipped; image extensions: {sorted(exts)})."
+        )
+    return sorted(images, key=lambda m: _natural_key(Path(m).as_posix()))
+
+
+def _image_file(path, exts):
+    """``[path]`` for a file named explicitly, which must be an image file."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in exts:
+        what = (
+            f"its extension {suffix!r} is not an image extension"
+            if suffix
+            else "it has no file extension"
+        )
+        raise ValueError(
+            f"'{path}' is not an image file: {what} ({sorted(exts)}). Pass "
+            "`extensions=` if it is one."
+        )
+    return [path]
+
+
+@validate_params(
+    {
+        "paths": [str, os.PathLike, "array-like"],
+        "extensions": [str, "array-like"],
+        "recursive": ["boolean"],
+        "verify": ["boolean"],
+        "on_error": [StrOptions({"raise", "skip"})],
+    },
+    prefer_skip_nested_validation=True,
+)
+def list_images(
+    paths,
+    *,
+    extensions=IMAGE_EXTENSIONS,
+    recursive=False,
+    verify=False,
+    on_error="raise",
+):
+    """List unlabelled image files, e.g. the images to identify.
+
+    Gathers image file paths from folders, glob patterns and single files,
+    ready for an image embedder's ``transform`` or a pipeline's
+    ``predict``.  Nothing is decoded unless ``verify=True``.
+
+    Parameters
+    ----------
+    paths : str, path-like or sequence of them
+        Where the images are.  Each entry is, in this order of precedence:
+
+        - a folder: the image files in it (in its subfolders too with
+          ``recursive=True``); hidden files and folders are skipped;
+        - a file: listed as given (even if hidden); its extension must be
+          one of ``extensions``;
+        - a glob pattern such as ``"shots/*.png"`` or ``"shots/**/*.jpg"``
+          (``**`` matches any depth of folders): the matching image files;
+          matches that are hidden or not of an image extension are skipped.
+
+        An entry that is an existing folder or file is taken literally, even
+        if its name holds ``*``, ``?`` or ``[``.  ``~`` is expanded.
+    extensions : str or sequence of str, default=(".bmp", ".gif", ".jpeg", \
+".jpg", ".png", ".tif", ".tiff", ".webp")
+        File extensions counted as images (case-insensitive; the dot is
+        optional).
+    recursive : bool, default=False
+        If True, a folder's subfolders are searched too; if False only the
+        files directly in it are listed.
+    verify : bool, default=False
+        If True, open every image's header with Pillow (``Image.verify``) and
+        report files that cannot be read, by name.
+    on_error : {"raise", "skip"}, default="raise"
+        With ``verify=True``: raise a ``ValueError`` naming the unreadable
+        files, or leave them out with a warning.
+
+    Returns
+    -------
+    filenames : ndarray of str, shape (n_images,)
+        The image paths, entry by entry in the order given; within a folder
+        or a pattern in natural order (numbers compared as numbers: "img9"
+        before "img10"; case-blind).  A file reached twice (named twice, or
+        by two entries) is listed once, where it first appears.
+
+    Raises
+    ------
+    FileNotFoundError
+        If an entry is neither an existing file or folder nor a pattern that
+        matches a file.
+    ValueError
+        If ``paths`` is empty, a folder or pattern holds no image, a file
+        named explicitly is not of an image extension, or (``verify=True,
+        on_error="raise"``) files are unreadable.
+    TypeError
+        If an entry is not a str or path-like.
+
+    See Also
+    --------
+    load_image_folder : List a folder-per-class data set with its labels.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from PIL import Image
+    >>> from vgestimators.datasets import list_images
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for name in ["shot10.png", "shot9.png", "shot1.jpg"]:
+    ...     Image.new("RGB", (8, 8)).save(root / name)
+    >>> (root / "notes.txt").write_text("x")
+    1
+    >>> [Path(p).name for p in list_images(root)]
+    ['shot1.jpg', 'shot9.png', 'shot10.png']
+    >>> [Path(p).name for p in list_images([root / "shot9.png", root / "*.png"])]
+    ['shot9.png', 'shot10.png']
+    """
+    exts = _check_extensions(extensions)
+    entries = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if not entries:
+        raise ValueError("paths holds no path; give a folder, a file or a pattern.")
+    filenames, seen = [], set()
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, (str, os.PathLike)):
+            raise TypeError(
+                f"item {i} of paths is a {type(entry).__name__} ({entry!r}); "
+                "expected a folder, a file or a glob pattern (str or path-like)."
+            )
+        text = os.path.expanduser(os.fspath(entry))
+        if os.path.isdir(text):
+            found = _images_in_folder(text, exts, recursive)
+        elif os.path.isfile(text):
+            found = _image_file(text, exts)
+        elif _GLOB_CHARS & set(text):
+            found = _images_matching(text, exts)
+        else:
+            raise FileNotFoundError(f"No such file or folder: '{text}'.")
+        for path in found:
+            key = os.path.normcase(os.path.abspath(path))
+            if key not in seen:
+                seen.add(key)
+                filenames.append(path)
+
+    if verify:
+        bad = _find_unreadable(filenames)
+        if bad and on_error == "raise":
+            raise _unreadable_error(bad, "")
+        if bad:
+            warn_user(
+                f"Skipped {len(bad)} unreadable image file(s): "
+                f"{[p for p, _ in bad[:5]]}."
+            )
+            drop = {p for p, _ in bad}
+            filenames = [p for p in filenames if p not in drop]
+            if not filenames:
+                raise ValueError("None of the listed images is readable.")
+    return np.array(filenames, dtype=str)

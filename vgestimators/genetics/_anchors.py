@@ -32,10 +32,11 @@ class GeneticAnchors(TransformerMixin, BaseEstimator):
     ----------
     embedder : transformer or None, default=None
         Maps sequences to vectors (``fit``/``transform``); cloned in ``fit``,
-        so its parameters are tunable as ``embedder__<name>`` (e.g.
-        ``embedder__kappa``). None uses
+        so the parameters of an embedder passed here are tunable as
+        ``embedder__<name>`` (e.g. ``embedder__kappa``). None uses
         ``SGTTransformer(kmer=2, kmer_step=1, kappa=1)``: 256 dinucleotide
-        features, the paper's setting.
+        features, the paper's setting. None has no parameters to tune: pass
+        ``SGTTransformer(kmer=2)`` (the same embedder) to tune its ``kappa``.
     aggregate : {"mean", "median", "medoid"}, default="mean"
         How a class's embeddings become its anchor: their mean (as in the
         paper), the feature-wise median, or the medoid (the embedding with
@@ -128,6 +129,36 @@ class GeneticAnchors(TransformerMixin, BaseEstimator):
         self.aggregate = aggregate
         self.standardize = standardize
         self.n_components = n_components
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator (see ``BaseEstimator.set_params``).
+
+        ``embedder__<name>`` needs an embedder: with the default
+        ``embedder=None`` there is no nested estimator to set, and a
+        ``ValueError`` says how to pass the default one explicitly.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters, ``embedder__<name>`` included.
+
+        Returns
+        -------
+        self : GeneticAnchors
+            The estimator.
+        """
+        nested = sorted(key for key in params if key.startswith("embedder__"))
+        if nested and params.get("embedder", self.embedder) is None:
+            raise ValueError(
+                f"Cannot set {', '.join(nested)}: this GeneticAnchors has "
+                "embedder=None (the default SGT embedder is built inside fit), "
+                "so there is no embedder to set them on. Pass the embedder "
+                "explicitly, e.g. GeneticAnchors(embedder=SGTTransformer(kmer=2, "
+                "kappa=1)) (the default), then tune embedder__kappa; or search "
+                "over whole embedders: {'embedder': [SGTTransformer(kmer=2, "
+                "kappa=1), SGTTransformer(kmer=2, kappa=5)]}."
+            )
+        return super().set_params(**params)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

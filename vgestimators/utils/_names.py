@@ -8,3 +8,12 @@ def taxon_key(name):
     ``" Globigerina  Bulloides"`` share one key.
     """
     return " ".join(str(name).replace("_", " ").split()).casefold()
+
+
+def display_name(name):
+    """A taxon name as image folder names are read: ``_`` as a space.
+
+    ``"Globigerina_bulloides "`` becomes ``"Globigerina bulloides"``; case
+    is kept.
+    """
+    return " ".join(str(name).replace("_", " ").split())

@@ -8,7 +8,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..utils._warnings import warn_user
+
 ON_BAD_IMAGE = ("raise", "skip")
+PURPOSES = ("fit", "transform")
+# Large images are shrunk in PIL to no less than REDUCING_GAP * image_size a
+# side; the final antialiased resize from there looks the same as from the
+# full image (PIL's own ``reducing_gap`` rule), and images under twice that
+# are left as they are.
+REDUCING_GAP = 2
 
 
 def _is_torch_dataset(X):
@@ -111,32 +119,74 @@ def as_image_source(X):
     )
 
 
-def _check_image_file(path):
-    """Return None if ``path`` is a readable image file, else the reason."""
-    from PIL import Image, UnidentifiedImageError
+def _check_image_file(path, *, decode=False, image_size=224):
+    """Check one image file; return ``(reason, size)``.
+
+    ``reason`` is None if the file is readable, else why not; ``size`` is
+    ``(width, height)`` read from the header, or None. With ``decode=True``
+    the pixels are decoded too (JPEG at reduced scale, as the dataset
+    decodes it), which catches truncated or corrupt image bodies.
+    """
+    from PIL import Image
 
     if not os.path.isfile(path):
-        return "no such file"
+        return "no such file", None
+    size = None
     try:
         with Image.open(path) as im:
-            im.size  # noqa: B018 - the header is parsed lazily
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        return f"cannot be read as an image ({exc})"
-    return None
+            size = im.size
+            if decode:
+                target = REDUCING_GAP * image_size
+                im.draft("RGB", (target, target))
+                im.load()
+    except Image.DecompressionBombError as exc:
+        return (
+            f"too large for PIL: {exc} If you trust the file, raise "
+            f"PIL.Image.MAX_IMAGE_PIXELS (now {Image.MAX_IMAGE_PIXELS:,}; PIL "
+            "refuses images over twice it)",
+            None,
+        )
+    except Exception as exc:  # noqa: BLE001 - any failure makes the file unusable
+        what = "cannot be read as an image" if size is None else "cannot be decoded"
+        return f"{what} ({type(exc).__name__}: {exc})", size
+    return None, size
 
 
-def scan_image_files(paths):
-    """Return ``[(row, path, reason), ...]`` for unreadable image files.
+def scan_image_files(paths, *, decode=False, image_size=224):
+    """Check image files before any is served; return ``(bad, large)``.
 
-    Checks that each file exists and that its header identifies an image
-    format; the pixels are decoded later, batch by batch.
+    ``bad`` lists ``(row, path, reason)`` for each unreadable file and
+    ``large`` lists ``(row, path, (width, height))`` for each readable file
+    over PIL's ``MAX_IMAGE_PIXELS``, both in row order. Without ``decode``
+    only each header is read (the file exists and is an image of a known
+    format); with ``decode`` every file is decoded in full, in threads (PIL
+    releases the GIL while decoding).
     """
-    bad = []
-    for row, path in enumerate(paths):
-        reason = _check_image_file(path)
+    from joblib import Parallel, delayed
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        # large images are reported once by the caller, not once per file;
+        # threads, not processes, so that they share these filters
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        if decode and len(paths) > 1:
+            results = Parallel(n_jobs=-1, backend="threading")(
+                delayed(_check_image_file)(path, decode=True, image_size=image_size)
+                for path in paths
+            )
+        else:
+            results = [
+                _check_image_file(path, decode=decode, image_size=image_size)
+                for path in paths
+            ]
+    limit = Image.MAX_IMAGE_PIXELS
+    bad, large = [], []
+    for row, (path, (reason, size)) in enumerate(zip(paths, results, strict=True)):
         if reason is not None:
             bad.append((row, path, reason))
-    return bad
+        elif limit and size[0] * size[1] > limit:
+            large.append((row, path, size))
+    return bad, large
 
 
 def _format_bad(bad, limit=5):
@@ -145,22 +195,54 @@ def _format_bad(bad, limit=5):
     return "; ".join(lines) + more
 
 
-def _decode_file(path, row):
+def _reduce_image(im, image_size):
+    """Shrink PIL image ``im`` in PIL, before any array of it exists.
+
+    An unloaded JPEG is decoded at 1/2, 1/4 or 1/8 scale (``draft``: DCT
+    scaling, which never holds the full-size pixels); any image then has
+    factor x factor blocks averaged (``Image.reduce``) with the largest
+    integer factor that keeps both sides at least ``REDUCING_GAP *
+    image_size``. Images smaller than twice that come back unchanged.
+    """
+    target = REDUCING_GAP * image_size
+    im.draft("RGB", (target, target))  # a no-op except for unloaded JPEGs
+    factor = min(im.size) // target
+    if factor < 2:
+        return im
+    mode = im.mode
+    if mode.startswith("I;16"):
+        # no 16-bit reduce in PIL: reduce as 32-bit, return 16-bit values
+        return im.convert("I").reduce(factor).convert("I;16")
+    if mode in ("1", "P", "PA"):
+        im = im.convert("RGB")  # average colours, not bits or palette indices
+    return im.reduce(factor)
+
+
+def _image_to_tensor(im):
+    """A PIL image as a uint8 tensor: (3, h, w), or (1, h, w) for 16-bit."""
+    if im.mode.startswith("I;16"):
+        arr = (np.asarray(im, dtype=np.float32) / 257.0).round()
+        arr = arr.clip(0, 255).astype(np.uint8)
+        return torch.from_numpy(np.ascontiguousarray(arr))[None]
+    arr = np.array(im.convert("RGB"), dtype=np.uint8)
+    return torch.from_numpy(arr).permute(2, 0, 1)
+
+
+def _decode_file(path, row, image_size):
+    """Image file ``path`` as a uint8 tensor, reduced for ``image_size``."""
     from PIL import Image
 
     try:
-        with Image.open(path) as im:
-            if im.mode.startswith("I;16"):
-                arr = (np.asarray(im, dtype=np.float32) / 257.0).round()
-                arr = arr.clip(0, 255).astype(np.uint8)
-                return torch.from_numpy(np.ascontiguousarray(arr))[None]
-            im = im.convert("RGB")
-            arr = np.array(im, dtype=np.uint8)
+        with warnings.catch_warnings():
+            # large files are decoded at reduced size; the dataset's check
+            # reports them once
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                return _image_to_tensor(_reduce_image(im, image_size))
     except Exception as exc:  # noqa: BLE001 - re-raised with the file name
         raise ValueError(
             f"Cannot decode image file {path!r} (row {row}): {exc}"
         ) from exc
-    return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)
 
 
 def _item_to_tensor(item, index):
@@ -192,7 +274,12 @@ class ImageDataset(Dataset):
 
     Images are decoded lazily, one item at a time (so in DataLoader worker
     processes when ``num_workers > 0``), converted to 3 channels and resized
-    to ``image_size`` x ``image_size``. Items are ``(image, label)`` pairs:
+    to ``image_size`` x ``image_size``. A large image file is shrunk in PIL
+    as it is decoded, to no less than twice ``image_size`` a side, before
+    it becomes an array: a JPEG by DCT scaling (never decoded at full
+    size), any format by averaging blocks of pixels (``PIL.Image.reduce``;
+    a PNG is decoded once at full size in PIL's memory), so no full-size
+    copy reaches numpy or torch. Items are ``(image, label)`` pairs:
     ``image`` is a tensor of shape (3, ``image_size``, ``image_size``), uint8
     for file paths and uint8 arrays, float32 in [0, 1] otherwise (the
     embedder normalises it on the compute device); ``label`` is the integer
@@ -214,11 +301,25 @@ class ImageDataset(Dataset):
         Applied to each resized image tensor (e.g. an augmentation); if it
         changes the size, the result is resized back to ``image_size``.
     on_bad_image : {"raise", "skip"}, default="raise"
-        What to do with a path that does not exist or whose header is not an
-        image: raise a ``ValueError`` naming the files, or leave those rows
-        out with a warning (their labels are left out with them; see
-        ``skipped_`` and ``rows_``). A file that passes this check but
-        fails to decode later always raises, naming the file.
+        What to do with an image file that fails the check made when the
+        dataset is built (see ``purpose``): raise a ``ValueError`` naming
+        the files and rows, or leave those rows out with a warning (their
+        labels are left out with them; see ``skipped_`` and ``rows_``).
+        Must be "raise" with ``purpose="transform"``.
+    purpose : {"fit", "transform"}, default="fit"
+        What the dataset is for, which sets how image files are checked
+        when it is built. "fit" (a training set, read once per epoch):
+        every file is decoded in full (a JPEG at reduced scale), in
+        threads, so that a truncated or corrupt file is reported here with
+        its row, before any training. "transform" (one output per input
+        row, each file read once): only the headers are read, a file that
+        fails to decode later raises naming the file and its row, and no
+        row can be left out, so unreadable files always raise.
+
+        In both cases files larger than ``PIL.Image.MAX_IMAGE_PIXELS`` are
+        reported by one warning (they are decoded at reduced size, without
+        PIL's ``DecompressionBombWarning``), and files over twice that
+        limit, which PIL refuses, count as unreadable.
 
     Attributes
     ----------
@@ -252,10 +353,18 @@ class ImageDataset(Dataset):
         image_size=224,
         transform=None,
         on_bad_image="raise",
+        purpose="fit",
     ):
         if on_bad_image not in ON_BAD_IMAGE:
             raise ValueError(
                 f"on_bad_image must be one of {ON_BAD_IMAGE}, got {on_bad_image!r}."
+            )
+        if purpose not in PURPOSES:
+            raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}.")
+        if purpose == "transform" and on_bad_image != "raise":
+            raise ValueError(
+                "purpose='transform' needs on_bad_image='raise': every input row "
+                f"needs an output, so no image can be left out; got {on_bad_image!r}."
             )
         self.kind, self.data = as_image_source(images)
         self.image_size = int(image_size)
@@ -270,33 +379,54 @@ class ImageDataset(Dataset):
         self.skipped_ = []
         rows = np.arange(n)
         if self.kind == "paths":
-            bad = scan_image_files(self.data)
+            bad, large = scan_image_files(
+                self.data, decode=purpose == "fit", image_size=self.image_size
+            )
+            if large:
+                self._warn_large(large, n)
             if bad and on_bad_image == "raise":
+                hint = (
+                    "Fix or remove them, or pass on_bad_image='skip' to leave them out."
+                    if purpose == "fit"
+                    else "Fix them, or remove those rows from X: there is one "
+                    "output row per input, so no image can be left out here."
+                )
                 raise ValueError(
                     f"{len(bad)} of {n} image files cannot be read: "
-                    f"{_format_bad(bad)}. Fix or remove them, or pass "
-                    "on_bad_image='skip' to leave them out."
+                    f"{_format_bad(bad)}. {hint}"
                 )
             if bad:
-                warnings.warn(
+                warn_user(
                     f"Skipping {len(bad)} of {n} unreadable image files: "
-                    f"{_format_bad(bad)}.",
-                    UserWarning,
-                    stacklevel=2,
+                    f"{_format_bad(bad)}."
                 )
                 self.skipped_ = bad
                 rows = np.setdiff1d(rows, [row for row, _, _ in bad])
         self.rows_ = rows
         self.labels = None if labels is None else labels[rows]
 
+    def _warn_large(self, large, n):
+        from PIL import Image
+
+        row, path, (width, height) = large[0]
+        warn_user(
+            f"{len(large)} of {n} image files are larger than PIL's limit of "
+            f"{Image.MAX_IMAGE_PIXELS:,} pixels (PIL.Image.MAX_IMAGE_PIXELS), "
+            f"e.g. row {row}: {path!r} ({width} x {height}); they are decoded "
+            f"at reduced size for image_size={self.image_size}."
+        )
+
     def __len__(self):
         return len(self.rows_)
 
     def load(self, index):
-        """Return image ``index`` as a (3, h, w) tensor, before resizing."""
+        """Return image ``index`` as a (3, h, w) tensor, before resizing.
+
+        A large image file comes reduced in PIL (see the class description).
+        """
         row = int(self.rows_[index])
         if self.kind == "paths":
-            image = _decode_file(self.data[row], row)
+            image = _decode_file(self.data[row], row, self.image_size)
         elif self.kind == "uint8":
             image = torch.from_numpy(self.data[row]).permute(2, 0, 1)
         elif self.kind == "float":

@@ -192,9 +192,13 @@ class TripletImageEmbedder(
         on CPU.
     on_bad_image : {"raise", "skip"}, default="raise"
         A missing or unreadable image file in ``fit``: raise an error naming
-        the files, or leave it out with a warning (its label is dropped with
-        it; see ``n_skipped_images_``). ``transform`` always raises, since
-        it must return one row per input.
+        the files and rows, or leave it out with a warning (its label is
+        dropped with it; see ``n_skipped_images_``). Before training starts,
+        ``fit`` decodes every file in full (a JPEG at reduced scale), so a
+        truncated file is reported up front. ``transform`` reads only the
+        file headers (each file is decoded once anyway, and a file that
+        fails to decode raises naming the file and its row) and always
+        raises, since it must return one row per input.
     device : str or torch.device, default="auto"
         "auto": CUDA when available, else CPU. On CUDA the network runs in
         channels-last memory format, with pinned memory and DataLoader
@@ -686,6 +690,7 @@ class TripletImageEmbedder(
             image_size=self.image_size,
             transform=self._augmentation(),
             on_bad_image=self.on_bad_image,
+            purpose="fit",
         )
         counts = np.bincount(dataset.labels, minlength=len(classes))
         if (counts == 0).any():
@@ -759,6 +764,39 @@ class TripletImageEmbedder(
         check_is_fitted(self, "net_")
         return self.net_.history_
 
+    def to_device(self, device):
+        """Move the fitted network to another device, e.g. after loading.
+
+        A network trained on a GPU computes on the CPU after
+        ``to_device("cpu")`` (bf16 autocast and the channels-last layout
+        are used on CUDA only); :func:`vgestimators.io.load_model` calls it.
+        The ``device`` parameter, used by the next ``fit``, is left as set.
+
+        Parameters
+        ----------
+        device : str or torch.device
+            ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+
+        Returns
+        -------
+        self : TripletImageEmbedder
+        """
+        check_is_fitted(self, "net_")
+        device = resolve_device(device)
+        on_cuda = torch.device(device).type == "cuda"
+        net = self.net_
+        net.device = device
+        net.amp_dtype = _resolve_precision(self.precision, device)
+        net.channels_last = on_cuda
+        layout = torch.channels_last if on_cuda else torch.contiguous_format
+        for name in [*net._modules, *net._criteria]:
+            part = getattr(net, name + "_").to(device)
+            if name in net._modules:
+                part = part.to(memory_format=layout)
+            setattr(net, name + "_", part)
+        self.device_ = device
+        return self
+
     # -- inference ----------------------------------------------------------
 
     def transform(self, X):
@@ -779,7 +817,7 @@ class TripletImageEmbedder(
             Unit-length rows.
         """
         check_is_fitted(self, "net_")
-        dataset = ImageDataset(X, image_size=self.image_size, on_bad_image="raise")
+        dataset = ImageDataset(X, image_size=self.image_size, purpose="transform")
         with torch.inference_mode():
             out = self.net_.forward(dataset, training=False, device="cpu")
         return F.normalize(out.float(), dim=1).numpy()

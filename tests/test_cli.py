@@ -1,0 +1,287 @@
+"""The ``vgestimators`` command, run as a user would: in fresh processes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from _species_folder import write_species_data
+
+from vgestimators.cli import main
+from vgestimators.cli._predict import COLUMNS
+
+EXE = Path(sys.executable).with_name("vgestimators")
+
+
+def _run(*args, cwd):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "vgestimators.cli"]
+    return subprocess.run(
+        [*command, *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def species_data(tmp_path_factory):
+    return write_species_data(tmp_path_factory.mktemp("species"))
+
+
+TRAIN = (
+    "--backbone",
+    "resnet18",
+    "--image-size",
+    "24",
+    "--max-epochs",
+    "2",
+    "--device",
+    "cpu",
+    "--seed",
+    "0",
+)
+
+
+def test_train_predict_evaluate_in_fresh_processes(species_data, tmp_path):
+    model = tmp_path / "model.joblib"
+    done = _run(
+        "train",
+        "--images",
+        species_data["images"],
+        "--sequences",
+        species_data["fasta"],
+        "--out",
+        model,
+        *TRAIN,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    species = pd.read_csv(tmp_path / "model.species.csv")
+    # folder names with spaces paired with FASTA names in other case and "_"
+    paired = species[species["n_images"] > 0]
+    assert sorted(paired["species"]) == sorted(species_data["species"])
+    assert set(paired["how"]) == {"name"}
+    # the image-less species is one species (two spellings in the FASTA)
+    image_less = species[species["n_images"] == 0]
+    assert image_less["species"].tolist() == [
+        species_data["image_less"].replace("_", " ")
+    ]
+    report = (tmp_path / "model.report.md").read_text()
+    assert "species with DNA and no images (1)" in report
+    assert "## Settings" in report and "object at 0x" not in report
+
+    out = tmp_path / "predictions.csv"
+    new = species_data["new"]
+    one = next(
+        iter(
+            sorted((species_data["images"] / species_data["species"][0]).glob("*.png"))
+        )
+    )
+    done = _run(
+        "predict", model, new, one, "--out", out, "--device", "cpu", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(out)
+    assert table.columns.tolist() == COLUMNS
+    assert len(table) == len(list(new.glob("*.png"))) + 1
+    assert table["file"].iloc[-1] == str(one)
+    known = set(species["species"])
+    assert set(table["species"]) <= known and set(table["species_3"]) <= known
+    ranked = table[["probability", "probability_2", "probability_3"]].to_numpy()
+    assert (np.diff(ranked, axis=1) <= 1e-9).all() and (ranked >= 0).all()
+    assert not table["unknown"].any()  # no novelty threshold set
+
+    evaluation = tmp_path / "evaluation"
+    done = _run(
+        "evaluate",
+        model,
+        "--images",
+        species_data["test"],
+        "--out",
+        evaluation,
+        "--device",
+        "cpu",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    per_species = pd.read_csv(evaluation / "per_species.csv")
+    assert per_species.columns.tolist() == [
+        "species",
+        "n_train",
+        "n_test",
+        "n_correct",
+        "accuracy",
+        "top_confusions",
+    ]
+    assert sorted(per_species["species"]) == sorted(species["species"])
+    # training counts come from the model; the image-less species has none
+    n_train = dict(zip(species["species"], species["n_images"], strict=True))
+    assert dict(zip(per_species["species"], per_species["n_train"], strict=True)) == (
+        n_train
+    )
+    assert (per_species["n_test"] == 10).all()
+    summary = json.loads((evaluation / "summary.json").read_text())
+    assert summary["n_images"] == per_species["n_test"].sum()
+    expected = per_species["n_correct"].sum() / per_species["n_test"].sum()
+    assert summary["accuracy"] == pytest.approx(expected)
+    confusions = pd.read_csv(evaluation / "confusions.csv")
+    assert confusions.columns.tolist() == ["species", "predicted", "count"]
+    assert (
+        confusions["count"].sum()
+        == (per_species["n_test"] - per_species["n_correct"]).sum()
+    )
+    assert (evaluation / "per_species_accuracy.png").stat().st_size > 1000
+
+
+def test_species_without_dna_stops_train_before_training(species_data, tmp_path):
+    images = tmp_path / "images"
+    images.symlink_to(species_data["images"], target_is_directory=True)
+    fasta = tmp_path / "partial.fasta"
+    missing = species_data["species"][1]
+    records = species_data["fasta"].read_text().split(">")[1:]
+    kept = [
+        r
+        for r in records
+        if missing.replace(" ", "_").lower() not in r.split("\n", 1)[0].lower()
+    ]
+    assert len(kept) < len(records)
+    fasta.write_text("".join(">" + r for r in kept))
+    model = tmp_path / "model.joblib"
+    done = _run(
+        "train",
+        "--images",
+        images,
+        "--sequences",
+        fasta,
+        "--out",
+        model,
+        *TRAIN,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert missing in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("vgestimators train: error:")
+    assert (
+        "training resnet18" not in done.stderr and "decoded" not in done.stderr
+    )  # stopped before training
+    assert not model.exists()
+
+
+def test_pipe_delimited_headers_need_a_field_and_then_train(species_data, tmp_path):
+    fasta = tmp_path / "pipes.fasta"
+    lines = species_data["fasta"].read_text().splitlines()
+    fasta.write_text(
+        "\n".join(
+            f">{line[1:].split()[0]}|{line.split()[1]}|18S"
+            if line.startswith(">")
+            else line
+            for line in lines
+        )
+        + "\n"
+    )
+    assert (
+        main(
+            [
+                "train",
+                "--images",
+                str(species_data["images"]),
+                "--sequences",
+                str(fasta),
+                "--out",
+                str(tmp_path / "m.joblib"),
+                *TRAIN,
+                "--quiet",
+            ]
+        )
+        == 2
+    )
+    done = _run(
+        "train",
+        "--images",
+        species_data["images"],
+        "--sequences",
+        fasta,
+        "--out",
+        tmp_path / "m.joblib",
+        *TRAIN,
+        cwd=tmp_path,
+    )
+    assert "--species-field 1" in done.stderr and "Traceback" not in done.stderr
+    assert (
+        main(
+            [
+                "train",
+                "--images",
+                str(species_data["images"]),
+                "--sequences",
+                str(fasta),
+                "--species-field",
+                "1",
+                "--out",
+                str(tmp_path / "m.joblib"),
+                *TRAIN,
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "m.joblib").exists()
+
+
+def test_config_file_sets_any_parameter_and_bad_names_fail_early(
+    species_data, tmp_path, capsys
+):
+    config = tmp_path / "settings.yaml"
+    config.write_text("embedder:\n  embedding_dim: 16\naligner:\n  shrinkage: 0.0\n")
+    model = tmp_path / "m.joblib"
+    args = [
+        "train",
+        "--images",
+        str(species_data["images"]),
+        "--sequences",
+        str(species_data["fasta"]),
+        "--out",
+        str(model),
+        *TRAIN,
+        "--quiet",
+    ]
+    assert main([*args, "--config", str(config)]) == 0
+    from vgestimators.io import load_model
+
+    fitted = load_model(model)
+    assert fitted.named_steps["embedder"].embedding_dim == 16
+    assert fitted.named_steps["aligner"].shrinkage == 0.0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"embedder__no_such_setting": 1}))
+    model.unlink()
+    capsys.readouterr()
+    assert main([*args, "--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.json" in err and "no_such_setting" in err
+    assert not model.exists()
+
+
+def test_predict_errors_are_one_line(tmp_path, capsys):
+    assert (
+        main(
+            [
+                "predict",
+                str(tmp_path / "none.joblib"),
+                str(tmp_path),
+                "--out",
+                str(tmp_path / "p.csv"),
+            ]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("vgestimators predict: error:") and "none.joblib" in err
+    assert len(err.splitlines()) == 1

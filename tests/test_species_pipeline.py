@@ -1,0 +1,203 @@
+"""From a FASTA file and image folders to a fitted Pipeline, names checked first."""
+
+import io
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+from _species_folder import write_species_data
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+
+from vgestimators import VisualGeneticAligner, make_species_pipeline
+from vgestimators.datasets import (
+    load_image_folder,
+    make_linked_embeddings,
+    read_fasta,
+    read_sequences,
+    relabel_sequences,
+)
+from vgestimators.io import load_model, save_model
+from vgestimators.pipeline import SpeciesPipeline
+
+FASTA = """\
+>s1 Orbulina universa
+ACGTTGCAACGT
+>s2 orbulina_universa
+ACGTTGCAACGA
+>s3 Candeina nitida
+TTGACCGATTGA
+>s4 candeina_nitida
+TTGACCGATAGA
+>s5 Globigerina_bulloides
+GGCATCGATCGG
+"""
+
+
+def _embeddings(classes, n=8, seed=0):
+    rng = np.random.RandomState(seed)
+    centres = rng.normal(size=(len(classes), 6))
+    X = np.vstack([c + 0.1 * rng.normal(size=(n, 6)) for c in centres])
+    return X, np.repeat(classes, n)
+
+
+def test_read_fasta_output_goes_into_sequences_as_it_is():
+    # friction 1: the table had no species column, found after training
+    sequences = read_fasta(io.StringIO(FASTA))
+    X, y = _embeddings(["Orbulina universa", "Candeina nitida"])
+    aligner = VisualGeneticAligner(sequences=sequences, random_state=0).fit(X, y)
+    # friction 2: "orbulina_universa" and "Orbulina universa" are one species,
+    # spelled as y spells it; the species without images joins as one class
+    assert sorted(aligner.anchors_.index) == [
+        "Candeina nitida",
+        "Globigerina bulloides",
+        "Orbulina universa",
+    ]
+    assert aligner.predict(X[:3]).tolist() == ["Orbulina universa"] * 3
+
+
+def test_pipe_headers_fail_before_training_with_the_field_to_use():
+    text = FASTA.replace(">s1 Orbulina universa", ">s1|Orbulina_universa|18S")
+    sequences = read_fasta(io.StringIO(text))
+    pipe = make_species_pipeline(
+        sequences,
+        embedder={
+            "backbone": "resnet18",
+            "image_size": 16,
+            "max_epochs": 1,
+            "device": "cpu",
+            "verbose": 0,
+        },
+    )
+    images = np.zeros((8, 16, 16), dtype=np.uint8)
+    y = ["Orbulina universa"] * 4 + ["Candeina nitida"] * 4
+    with pytest.raises(
+        ValueError,
+        match=r"no species name.*s1\|Orbulina_universa"
+        r".*species=1",
+    ):
+        pipe.fit(images, y)
+    assert not hasattr(pipe.named_steps["embedder"], "net_")  # never trained
+    fixed = read_fasta(
+        io.StringIO(text),
+        species=lambda h: h.split("|")[1] if "|" in h else h.split(None, 1)[1],
+    )
+    assert pipe.set_params(aligner__sequences=fixed).check_species(y)[
+        "how"
+    ].tolist() == ["exact", "name", "dna only"]
+
+
+def test_species_pipeline_names_unknown_species_before_any_step_is_fitted():
+    sequences = read_fasta(io.StringIO(FASTA))
+    pipe = make_species_pipeline(sequences, embedder={"max_epochs": 1})
+    y = ["Orbulina universa"] * 4 + ["Hastigerina pelagica"] * 4
+    with pytest.raises(ValueError, match=r"\['Hastigerina pelagica'\] of y have"):
+        pipe.fit(np.zeros((8, 16, 16), dtype=np.uint8), y)
+    assert not hasattr(pipe.named_steps["embedder"], "net_")
+    # an explicit mapping pairs names that differ beyond spelling
+    pipe.set_params(
+        aligner__species_mapping={"Hastigerina pelagica": "Globigerina bulloides"}
+    )
+    report = pipe.check_species(y)
+    assert dict(zip(report.species, report.how, strict=True)) == {
+        "Hastigerina pelagica": "mapping",
+        "Orbulina universa": "exact",
+        "Candeina nitida": "dna only",
+    }
+
+
+def test_species_pipeline_is_a_scikit_learn_pipeline():
+    data = make_linked_embeddings(random_state=0)
+    from sklearn.preprocessing import FunctionTransformer
+
+    from vgestimators.alignment import GeneticPrototypeClassifier
+
+    pipe = SpeciesPipeline(
+        [
+            ("identity", FunctionTransformer()),
+            (
+                "classify",
+                GeneticPrototypeClassifier(anchors=data.anchors, random_state=0),
+            ),
+        ]
+    )
+    search = GridSearchCV(pipe, {"classify__shrinkage": [0.0, "auto"]}, cv=2)
+    search.fit(data.X_train, data.y_train)
+    assert isinstance(search.best_estimator_, SpeciesPipeline)
+    assert clone(pipe).get_params()["classify__shrinkage"] == "auto"
+    assert set(search.best_estimator_.species_report_["how"]) == {"exact", "dna only"}
+
+
+def test_relabel_sequences_pairs_spellings_and_keeps_image_less_species(tmp_path):
+    data = write_species_data(tmp_path, n_species=4, n_images=40)
+    folder = load_image_folder(data["images"])
+    sequences = read_sequences(data["fasta"])
+    relabelled, report = relabel_sequences(sequences, folder.target_names)
+    assert set(relabelled["species"]) == {*data["species"], data["image_less"]}
+    assert report.loc[report["how"] == "dna only", "species"].tolist() == [
+        data["image_less"]
+    ]
+    assert report["n_sequences"].sum() == len(sequences)
+
+
+def test_saved_model_round_trip_versions_and_checks(tmp_path, monkeypatch):
+    data = make_linked_embeddings(random_state=0)
+    from vgestimators.alignment import GeneticPrototypeClassifier
+
+    model = GeneticPrototypeClassifier(anchors=data.anchors, random_state=0).fit(
+        data.X_train, data.y_train
+    )
+    path = save_model(model, tmp_path / "m.joblib", metadata={"n": 1})
+    again, info = load_model(path, return_metadata=True)
+    np.testing.assert_array_equal(
+        again.predict(data.X_test), model.predict(data.X_test)
+    )
+    assert info["versions"]["vgestimators"] and info["metadata"] == {"n": 1}
+    # another version: warned about, by name
+    payload = joblib.load(path)
+    payload["versions"]["vgestimators"] = "0.0.1"
+    joblib.dump(payload, tmp_path / "old.joblib")
+    with pytest.warns(UserWarning, match="saved with vgestimators 0.0.1"):
+        load_model(tmp_path / "old.joblib")
+    # not a model file
+    joblib.dump({"weights": [1, 2]}, tmp_path / "other.joblib")
+    with pytest.raises(ValueError, match="not a vgestimators model file"):
+        load_model(tmp_path / "other.joblib")
+    (tmp_path / "text.joblib").write_text("hello")
+    with pytest.raises(ValueError, match="could not be read as a model file"):
+        load_model(tmp_path / "text.joblib")
+    with pytest.raises(FileNotFoundError, match="none.joblib"):
+        load_model(tmp_path / "none.joblib")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_model(path)
+
+
+def test_saved_pipeline_embeds_the_same_after_loading(tmp_path):
+    data = write_species_data(tmp_path, n_species=3, n_images=30, image_size=16)
+    folder = load_image_folder(data["images"])
+    pipe = make_species_pipeline(
+        read_sequences(data["fasta"]),
+        embedder={
+            "backbone": "resnet18",
+            "image_size": 16,
+            "max_epochs": 1,
+            "device": "cpu",
+            "verbose": 0,
+            "random_state": 0,
+        },
+        aligner={"random_state": 0},
+    )
+    pipe.fit(folder.filenames, folder.target)
+    path = save_model(pipe, tmp_path / "pipe.joblib")
+    loaded = load_model(path, device="cpu")
+    np.testing.assert_allclose(
+        loaded.predict_proba(folder.filenames[:5]),
+        pipe.predict_proba(folder.filenames[:5]),
+        rtol=1e-6,
+        atol=1e-9,
+    )
+    assert loaded.named_steps["embedder"].device_ == "cpu"
+    # no optimizer moments in the file
+    assert not loaded.named_steps["embedder"].net_.optimizer_.state

@@ -1,0 +1,132 @@
+"""Helpers shared by the subcommands."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+#: Images embedded per step of the progress bars of predict and evaluate.
+CHUNK = 256
+
+
+def progress(iterable=None, *, quiet=False, **kwargs):
+    """A tqdm progress bar on stderr (silent with ``quiet``)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, file=sys.stderr, dynamic_ncols=True, disable=quiet, **kwargs)
+
+
+def say(message, quiet=False):
+    """One line of progress information on stderr."""
+    if not quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def add_device(parser):
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="where the network computes: auto (a GPU when there is one), "
+        "cpu, cuda, cuda:1 ... (default: auto)",
+    )
+
+
+def add_quiet(parser):
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bars or messages"
+    )
+
+
+def read_config(path):
+    """Estimator parameters from a JSON or YAML file, as ``step__param`` keys.
+
+    The file holds either flat names (``{"embedder__lr": 0.001}``) or one
+    mapping per step (``{"embedder": {"lr": 0.001}, "aligner": {...}}``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: '{path}'.")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() in {".yaml", ".yml"}:
+        import yaml
+
+        try:
+            config = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"config file {path} is not valid YAML: {exc}") from None
+    else:
+        try:
+            config = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"config file {path} is not valid JSON (line {exc.lineno}, "
+                f"column {exc.colno}: {exc.msg}); YAML files must end in .yaml."
+            ) from None
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise ValueError(
+            f"config file {path} must hold a mapping of parameter names to "
+            f"values; it holds a {type(config).__name__}."
+        )
+    flat = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and "__" not in key:
+            for name, inner in value.items():
+                flat[f"{key}__{name}"] = inner
+        else:
+            flat[key] = value
+    return flat
+
+
+def final_step(model):
+    """(embedding part, classifier) of a fitted Pipeline, or (None, model)."""
+    steps = getattr(model, "steps", None)
+    if steps is None:
+        return None, model
+    return (model[:-1] if len(steps) > 1 else None), steps[-1][1]
+
+
+def predict_files(model, files, *, quiet=False, desc="predicting"):
+    """Class probabilities and predictions of image files, chunk by chunk.
+
+    Returns
+    -------
+    proba : ndarray of shape (n_files, n_classes)
+    pred : ndarray of shape (n_files,)
+    classes : ndarray of shape (n_classes,)
+    """
+    embed, clf = final_step(model)
+    probas, preds = [], []
+    with progress(total=len(files), quiet=quiet, desc=desc, unit="img") as bar:
+        for start in range(0, len(files), CHUNK):
+            chunk = files[start : start + CHUNK]
+            Z = embed.transform(chunk) if embed is not None else chunk
+            probas.append(clf.predict_proba(Z))
+            preds.append(clf.predict(Z))
+            bar.update(len(chunk))
+    return np.vstack(probas), np.concatenate(preds), np.asarray(clf.classes_)
+
+
+def training_counts(model, metadata):
+    """Training images per species: from the model file's report or the embedder."""
+    species = (metadata or {}).get("species")
+    if species is not None:
+        return dict(zip(species["species"], species["n_images"], strict=True))
+    embed, _ = final_step(model)
+    for step in [] if embed is None else [s for _, s in embed.steps]:
+        if hasattr(step, "class_counts_"):
+            return dict(
+                zip(step.classes_.tolist(), step.class_counts_.tolist(), strict=True)
+            )
+    return {}
+
+
+def markdown_table(frame):
+    """A DataFrame as a Markdown table (no extra dependency)."""
+    cells = [[str(c) for c in frame.columns]]
+    cells += [[str(v) for v in row] for row in frame.itertuples(index=False)]
+    lines = ["| " + " | ".join(row) + " |" for row in cells]
+    lines.insert(1, "|" + "---|" * len(frame.columns))
+    return "\n".join(lines)

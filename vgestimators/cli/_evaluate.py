@@ -1,0 +1,172 @@
+"""``vgestimators evaluate``: a model file + labelled images -> per-species scores."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._common import (
+    add_device,
+    add_quiet,
+    predict_files,
+    say,
+    training_counts,
+)
+
+#: Confusions listed per species in per_species.csv.
+N_CONFUSIONS = 3
+
+
+def add_parser(commands):
+    parser = commands.add_parser(
+        "evaluate",
+        help="score a model on labelled images (one sub-folder per species)",
+        description=(
+            "Predict the images of IMAGES (one sub-folder per species, names "
+            "paired with the model's species as in training) and write to OUT: "
+            "per_species.csv (training images, test images, accuracy and the "
+            "top confusions of each species), confusions.csv, summary.json and "
+            "per_species_accuracy.png (with matplotlib installed)."
+        ),
+    )
+    parser.add_argument("model", help="model file from `vgestimators train`")
+    parser.add_argument("--images", required=True, help="folder of species folders")
+    parser.add_argument("--out", required=True, help="folder to write to")
+    parser.add_argument(
+        "--mapping",
+        help="CSV (image class, model species) for names that do not pair",
+    )
+    add_device(parser)
+    add_quiet(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def per_species(y_true, y_pred, counts):
+    """Per-species table and confusion pairs."""
+    frame = pd.DataFrame({"true": y_true, "pred": y_pred})
+    pairs = frame.value_counts().rename("count").reset_index()
+    wrong = pairs[pairs["true"] != pairs["pred"]].sort_values(
+        ["count", "true", "pred"], ascending=[False, True, True], kind="stable"
+    )
+    rows = []
+    for species, group in frame.groupby("true", sort=True):
+        correct = int((group["pred"] == species).sum())
+        confused = wrong[wrong["true"] == species].head(N_CONFUSIONS)
+        rows.append(
+            {
+                "species": species,
+                "n_train": int(counts.get(species, 0)),
+                "n_test": len(group),
+                "n_correct": correct,
+                "accuracy": round(correct / len(group), 4),
+                "top_confusions": "; ".join(
+                    f"{r.pred} ({r.count})" for r in confused.itertuples()
+                ),
+            }
+        )
+    table = pd.DataFrame(rows).sort_values(
+        ["n_train", "species"], ascending=[False, True], kind="stable"
+    )
+    return table.reset_index(drop=True), wrong.reset_index(drop=True)
+
+
+def plot(table, summary, path):
+    """Accuracy of each species against its training images."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    x = table["n_train"].to_numpy() + 1
+    ax.scatter(x, table["accuracy"] * 100, s=12 + 4 * np.sqrt(table["n_test"]))
+    for row in table.itertuples():
+        ax.annotate(
+            row.species,
+            (row.n_train + 1, row.accuracy * 100),
+            fontsize=6,
+            xytext=(3, 2),
+            textcoords="offset points",
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("training images + 1 (log scale; 1 = species known from DNA only)")
+    ax.set_ylabel("accuracy on the test images (%)")
+    ax.set_ylim(-5, 105)
+    ax.set_title(
+        f"Per-species accuracy: {summary['n_images']} images of "
+        f"{summary['n_species']} species; accuracy {summary['accuracy']:.1%}, "
+        f"balanced {summary['balanced_accuracy']:.1%}\n(marker area grows "
+        "with the number of test images)",
+        fontsize=9,
+    )
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def run(args):
+    from sklearn.metrics import balanced_accuracy_score
+
+    from ..datasets import load_image_folder, match_species, read_mapping
+    from ..io import load_model
+    from ._common import final_step
+
+    out = Path(args.out)
+    model, info = load_model(args.model, device=args.device, return_metadata=True)
+    _, clf = final_step(model)
+    folder = load_image_folder(args.images)
+    known = [str(c) for c in np.asarray(clf.classes_)]
+    mapping = read_mapping(args.mapping) if args.mapping else None
+    matches = match_species(
+        [str(c) for c in folder.target_names], known, mapping=mapping
+    )
+    several = {k: v for k, v in matches.items() if isinstance(v, tuple)}
+    if several:
+        raise ValueError(
+            f"image classes pair with several species of the model: {several}; "
+            "give one species per class in --mapping."
+        )
+    y_true = np.array([matches[c] for c in np.asarray(folder.target).astype(str)])
+    out.mkdir(parents=True, exist_ok=True)
+    files = np.asarray(folder.filenames)
+    say(f"{len(files)} images of {len(matches)} species to evaluate", args.quiet)
+    _, y_pred, _ = predict_files(model, files, quiet=args.quiet, desc="evaluating")
+    y_pred = np.asarray(y_pred).astype(str)
+    counts = training_counts(model, info["metadata"])
+    table, wrong = per_species(y_true, y_pred, counts)
+    summary = {
+        "model": str(args.model),
+        "images": str(args.images),
+        "n_images": len(files),
+        "n_species": len(table),
+        "accuracy": float(np.mean(y_true == y_pred)),
+        "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
+        "species_without_training_images": table.loc[
+            table["n_train"] == 0, "species"
+        ].tolist(),
+    }
+    table.to_csv(out / "per_species.csv", index=False)
+    wrong.rename(columns={"true": "species", "pred": "predicted"}).to_csv(
+        out / "confusions.csv", index=False
+    )
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    try:
+        plot(table, summary, out / "per_species_accuracy.png")
+        figure = "per_species_accuracy.png"
+    except ImportError:
+        figure = None
+        say(
+            "matplotlib is not installed: no figure (pip install matplotlib)",
+            args.quiet,
+        )
+    say(
+        f"accuracy {summary['accuracy']:.1%}, balanced {summary['balanced_accuracy']:.1%}"
+        f"; wrote per_species.csv, confusions.csv, summary.json"
+        + (f", {figure}" if figure else "")
+        + f" to {out}",
+        args.quiet,
+    )
+    return 0

@@ -1,0 +1,323 @@
+"""``vgestimators train``: image folder + sequence file -> model file + report."""
+
+import platform
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from ._common import add_device, add_quiet, markdown_table, read_config, say
+
+
+def add_parser(commands):
+    parser = commands.add_parser(
+        "train",
+        help="train a model on an image folder and a sequence file",
+        description=(
+            "Train the recommended Pipeline (a triplet-trained ResNet embedder "
+            "and the default VisualGeneticAligner: DNA-informed class "
+            "prototypes) on IMAGES (one sub-folder per species) and SEQUENCES "
+            "(FASTA, or a PFR2-style CSV). Species names of the folders and of "
+            "the sequences are paired (case, '_' and spaces ignored, class "
+            "numbers, epithets, --mapping) and every image is decoded BEFORE "
+            "training starts; species with DNA but no images are recognised "
+            "from their DNA. Writes OUT (the model) and, next to it, "
+            "OUT-stem.report.md and OUT-stem.species.csv."
+        ),
+    )
+    parser.add_argument("--images", required=True, help="folder of species folders")
+    parser.add_argument(
+        "--sequences", required=True, help="FASTA file (or PFR2-style CSV)"
+    )
+    parser.add_argument(
+        "--mapping",
+        help="CSV with two columns (image class, species name in SEQUENCES) for "
+        "names that do not pair by themselves",
+    )
+    parser.add_argument(
+        "--species-field",
+        default="description",
+        help="where FASTA headers name the species: description (text after "
+        "the id, default), binomial (its first two words), id, or a field "
+        "number of a delimited header (0 = first; see --header-sep)",
+    )
+    parser.add_argument(
+        "--header-sep", default="|", help="field separator of FASTA headers"
+    )
+    parser.add_argument("--out", required=True, help="model file to write")
+    parser.add_argument(
+        "--backbone",
+        choices=["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"],
+        help="ResNet of the image embedder (default: resnet50)",
+    )
+    parser.add_argument(
+        "--image-size", type=int, help="image side in pixels (default: 224)"
+    )
+    parser.add_argument("--max-epochs", type=int, help="training epochs (default: 20)")
+    parser.add_argument("--batch-size", type=int, help="images per batch")
+    parser.add_argument("--seed", type=int, help="random_state of the estimators")
+    add_device(parser)
+    parser.add_argument(
+        "--config",
+        help="JSON or YAML file of further estimator parameters, as "
+        '{"embedder__lr": 0.001} or {"embedder": {"lr": 0.001}, '
+        '"aligner": {"shrinkage": 2}}',
+    )
+    add_quiet(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _species_rule(text):
+    text = str(text).strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    if text not in ("description", "binomial", "id"):
+        raise ValueError(
+            f"--species-field must be description, binomial, id or a field "
+            f"number; got {text!r}."
+        )
+    return text
+
+
+def load_training_data(args):
+    """Images, labels, relabelled sequences and the pairing report."""
+    from ..datasets import (
+        load_image_folder,
+        match_species,
+        read_mapping,
+        read_sequences,
+        relabel_sequences,
+    )
+
+    folder = load_image_folder(args.images)
+    sequences = read_sequences(
+        args.sequences, species=_species_rule(args.species_field), sep=args.header_sep
+    )
+    mapping = read_mapping(args.mapping) if args.mapping else None
+    _, report = match_species(
+        [str(c) for c in folder.target_names],
+        sequences["species"].tolist(),
+        mapping=mapping,
+        image_numbers=folder.class_numbers if "number" in sequences else None,
+        species_numbers=sequences["number"] if "number" in sequences else None,
+        on_unmatched="ignore",
+        return_report=True,
+    )
+    problems = report[report["how"].isin(["unmatched", "ambiguous"])]
+    if len(problems):
+        listed = "; ".join(
+            f"'{r.image_class}' ({r.note})" for r in problems.itertuples()
+        )
+        raise ValueError(
+            f"{len(problems)} species of {args.images} have no sequence in "
+            f"{args.sequences}: {listed}. Add their sequences, or pair the names "
+            "in a --mapping CSV file (columns: image class, species name)."
+        )
+    relabelled, pairing = relabel_sequences(
+        sequences,
+        [str(c) for c in folder.target_names],
+        mapping=mapping,
+        image_numbers=folder.class_numbers,
+    )
+    return folder, relabelled, pairing
+
+
+def build_model(args, sequences):
+    """The recommended SpeciesPipeline with the command line's settings."""
+    from ..pipeline import make_species_pipeline
+
+    embedder = {"device": args.device, "verbose": 0 if args.quiet else 2}
+    for flag, name in (
+        ("backbone", "backbone"),
+        ("image_size", "image_size"),
+        ("max_epochs", "max_epochs"),
+        ("batch_size", "batch_size"),
+        ("seed", "random_state"),
+    ):
+        value = getattr(args, flag)
+        if value is not None:
+            embedder[name] = value
+    aligner = {} if args.seed is None else {"random_state": args.seed}
+    model = make_species_pipeline(sequences, embedder=embedder, aligner=aligner)
+    if args.config:
+        params = read_config(args.config)
+        try:
+            model.set_params(**params)
+        except ValueError as exc:
+            raise ValueError(f"config file {args.config}: {exc}") from None
+    return model
+
+
+def species_table(folder, pairing, model):
+    """One row per species: images, sequences, how the names were paired."""
+    import pandas as pd
+
+    counts = folder.classes["n_images"]
+    rows = []
+    for image_class, n in counts.items():
+        paired = pairing[pairing["image_class"] == image_class]
+        rows.append(
+            {
+                "species": image_class,
+                "n_images": int(n),
+                "n_sequences": int(paired["n_sequences"].sum()),
+                "dna_names": ", ".join(paired["species"].astype(str)),
+                "how": ", ".join(sorted(set(paired["how"]))),
+            }
+        )
+    for row in pairing[pairing["how"] == "dna only"].itertuples():
+        rows.append(
+            {
+                "species": row.species,
+                "n_images": 0,
+                "n_sequences": int(row.n_sequences),
+                "dna_names": row.species,
+                "how": "dna only",
+            }
+        )
+    table = pd.DataFrame(rows)
+    aligner = model.steps[-1][1]
+    recognised = set(np.asarray(aligner.classes_).tolist())
+    unreachable = set()
+    clf = getattr(aligner, "prototype_classifier_", None)
+    if clf is not None:
+        # no image and no DNA prototype (e.g. the DNA test failed): probability 0
+        never = (clf.class_counts_ == 0) & np.isnan(clf.dna_prototypes_).any(axis=1)
+        unreachable = set(np.asarray(clf.classes_)[never].tolist())
+    table["recognised"] = [
+        s in recognised and s not in unreachable for s in table["species"]
+    ]
+    return table
+
+
+def write_report(path, args, folder, table, model, seconds, versions):
+    """The training report: data, pairing, settings, training, in Markdown."""
+    from sklearn.base import clone
+
+    embedder = model.steps[0][1]
+    aligner = model.steps[-1][1]
+    history = embedder.history_
+    image_less = table.loc[table["n_images"] == 0, "species"].tolist()
+    paired_by = table.loc[table["n_images"] > 0, "how"].value_counts().to_dict()
+    odd = table[(table["n_images"] > 0) & (table["how"] != "name")]
+    lines = [
+        "# vgestimators training report",
+        "",
+        f"- date (UTC): {datetime.now(timezone.utc).isoformat(timespec='seconds')}",
+        f"- machine: {platform.platform()}, {platform.machine()}, device "
+        f"{embedder.device_}",
+        f"- versions: {', '.join(f'{k} {v}' for k, v in versions.items())}",
+        f"- training time: {seconds:.0f} s",
+        "",
+        "## Data",
+        "",
+        f"- images: {folder.DESCR}",
+        f"- sequences: {args.sequences} ({int(table['n_sequences'].sum())} "
+        f"sequences of {len(table)} species)",
+        f"- species names paired by: {paired_by}"
+        + (f" (mapping file {args.mapping})" if args.mapping else ""),
+    ]
+    if len(odd):
+        lines.append(
+            "- paired other than by the same name: "
+            + "; ".join(
+                f"{r.species} <- {r.dna_names} ({r.how})" for r in odd.itertuples()
+            )
+        )
+    lines.append(
+        f"- species with DNA and no images ({len(image_less)}): "
+        + (", ".join(image_less) if image_less else "none")
+    )
+    if len(folder.skipped):
+        reasons = folder.skipped["reason"].value_counts().to_dict()
+        lines.append(f"- files not used: {reasons}")
+    if getattr(embedder, "n_skipped_images_", 0):
+        lines.append(f"- unreadable images skipped: {embedder.n_skipped_images_}")
+    lines += [
+        "",
+        "## Settings",
+        "",
+        "```python",
+        f"embedder = {embedder!r}",
+        f"aligner = {clone(aligner).set_params(sequences=None)!r}",
+        "```",
+        "",
+        "(`sequences` = the sequence file above, relabelled with the image "
+        "class names.)",
+        "",
+        "## Training",
+        "",
+        f"- epochs: {len(history)}, last training loss {history[-1, 'train_loss']:.4f}",
+    ]
+    prototypes = getattr(aligner, "prototype_classifier_", None)
+    p_value = getattr(prototypes, "dna_p_value_", None)
+    if p_value is not None:
+        lines.append(
+            f"- DNA test: p = {p_value:.3f} (the DNA predicts how species look "
+            "when p is small; otherwise image-less species are not recognised)"
+        )
+    not_recognised = table.loc[~table["recognised"], "species"].tolist()
+    lines.append(
+        "- species the model cannot predict: "
+        + (", ".join(not_recognised) if not_recognised else "none")
+    )
+    lines += ["", "## Species", "", markdown_table(table), ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def run(args):
+    from .. import __version__
+    from ..io import save_model
+    from ..io._model import _versions
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; give the model file to write.")
+    if not out.parent.exists():
+        raise FileNotFoundError(f"the folder of --out does not exist: '{out.parent}'.")
+    start = time.perf_counter()
+    say(
+        f"vgestimators {__version__}: reading {args.images} and {args.sequences}",
+        args.quiet,
+    )
+    folder, sequences, pairing = load_training_data(args)
+    model = build_model(args, sequences)
+    y = np.asarray(folder.target).astype(str)
+    model.check_species(y)  # names first: seconds, not hours
+    image_less = pairing.loc[pairing["how"] == "dna only", "species"].tolist()
+    say(
+        f"{len(y)} images of {len(set(y))} species; {len(sequences)} sequences; "
+        f"{len(image_less)} species with DNA and no images",
+        args.quiet,
+    )
+    from ..utils._device import resolve_device
+
+    embedder = model.steps[0][1]
+    say(
+        f"training {embedder.backbone} at {embedder.image_size} px for "
+        f"{embedder.max_epochs} epochs on {resolve_device(embedder.device)} "
+        "(every image is decoded first)",
+        args.quiet,
+    )
+    model.fit(np.asarray(folder.filenames), y)
+    seconds = time.perf_counter() - start
+    table = species_table(folder, pairing, model)
+    versions = _versions()
+    report = out.with_name(out.stem + ".report.md")
+    species_csv = out.with_name(out.stem + ".species.csv")
+    write_report(report, args, folder, table, model, seconds, versions)
+    table.to_csv(species_csv, index=False)
+    # the sequences are data: kept in the aligner's fitted anchors, not twice
+    save_model(
+        model,
+        out,
+        metadata={
+            "species": table[["species", "n_images"]].to_dict("list"),
+            "images": str(args.images),
+            "sequences": str(args.sequences),
+        },
+    )
+    say(f"wrote {out}, {report}, {species_csv} ({seconds:.0f} s)", args.quiet)
+    return 0

@@ -1,0 +1,11 @@
+"""Saving and loading fitted models."""
+
+from ..utils._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "save_model": "._model",
+        "load_model": "._model",
+    },
+)

@@ -1,0 +1,219 @@
+"""SpeciesPipeline: a Pipeline whose steps check the labels before any fit."""
+
+from sklearn.pipeline import Pipeline
+
+from ..utils._docstrings import substitute
+
+
+@substitute
+class SpeciesPipeline(Pipeline):
+    """A Pipeline that checks the species names before fitting any step.
+
+    In a plain :class:`~sklearn.pipeline.Pipeline` the steps are fitted one
+    after the other, so a species name of ``y`` that the DNA does not know
+    is found by the aligner only after the image embedder has trained for
+    hours. ``SpeciesPipeline`` first calls ``check_species(y)`` of every
+    step that offers it (:class:`~vgestimators.VisualGeneticAligner`,
+    :class:`~vgestimators.alignment.GeneticPrototypeClassifier`): names are
+    paired as the aligner will pair them (case, ``_`` and spacing ignored,
+    ``species_mapping``) and a class without DNA raises at once, naming the
+    species. Image files are checked next, by the embedder's ``fit`` before
+    its first epoch. Otherwise it is a scikit-learn Pipeline: ``clone``,
+    ``GridSearchCV``, ``set_params`` with ``step__param`` names, caching
+    with ``memory=`` all work as usual.
+
+    Parameters
+    ----------
+    steps : list of (str, estimator) tuples
+        As in :class:`~sklearn.pipeline.Pipeline`.
+    transform_input : list of str or None, default=None
+        As in :class:`~sklearn.pipeline.Pipeline`.
+    memory : str, object with the joblib.Memory interface or None, \
+default=None
+        As in :class:`~sklearn.pipeline.Pipeline`.
+    verbose : bool, default=False
+        As in :class:`~sklearn.pipeline.Pipeline`.
+
+    Attributes
+    ----------
+    species_report_ : pandas.DataFrame or None
+        The pairing of the last step that checked the species (columns
+        ``species``, ``n_images``, ``dna_label``, ``how``), None if no step
+        offers ``check_species``.
+
+    See Also
+    --------
+    make_species_pipeline : Build the recommended SpeciesPipeline.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from vgestimators.alignment import GeneticPrototypeClassifier
+    >>> from vgestimators.pipeline import SpeciesPipeline
+    >>> dna = {"Orbulina universa": [1.0, 0.0], "Candeina nitida": [0.0, 1.0]}
+    >>> pipe = SpeciesPipeline([
+    ...     ("scale", StandardScaler()),
+    ...     ("classify", GeneticPrototypeClassifier(anchors=dna)),
+    ... ])
+    >>> X = np.random.RandomState(0).normal(size=(6, 3))
+    >>> y = ["orbulina_universa"] * 3 + ["Globigerina bulloides"] * 3
+    >>> pipe.fit(X, y)
+    Traceback (most recent call last):
+    ...
+    ValueError: classes ['Globigerina bulloides'] of y have no anchor ...
+    >>> pipe.check_species(["orbulina_universa", "Candeina nitida"])[
+    ...     ["species", "dna_label", "how"]]
+                 species          dna_label    how
+    0    Candeina nitida    Candeina nitida  exact
+    1  orbulina_universa  Orbulina universa   name
+    """
+
+    def check_species(self, y):
+        """Run ``check_species(y)`` of every step that offers it.
+
+        Parameters
+        ----------
+        y : array-like of shape (n_samples,)
+            Species label of each training image.
+
+        Returns
+        -------
+        report : pandas.DataFrame or None
+            The last step's report (see ``species_report_``).
+
+        Raises
+        ------
+        ValueError
+            As raised by the steps' checks, e.g. naming the species of
+            ``y`` that have no DNA.
+        """
+        report = None
+        for _, _, step in self._iter(with_final=True, filter_passthrough=True):
+            if hasattr(step, "check_species"):
+                report = step.check_species(y)
+        return report
+
+    def fit(self, X, y=None, **params):
+        """Check the species names, then fit as a Pipeline does.
+
+        ${pipeline_fit_parameters}
+
+        Returns
+        -------
+        self : SpeciesPipeline
+            The fitted pipeline.
+        """
+        self.species_report_ = self.check_species(y)
+        return super().fit(X, y, **params)
+
+    def fit_transform(self, X, y=None, **params):
+        """Check the species names, then ``fit_transform`` as a Pipeline.
+
+        ${pipeline_fit_parameters}
+
+        Returns
+        -------
+        Xt : ndarray
+            Output of the last step's ``fit_transform``.
+        """
+        self.species_report_ = self.check_species(y)
+        return super().fit_transform(X, y, **params)
+
+    def fit_predict(self, X, y=None, **params):
+        """Check the species names, then ``fit_predict`` as a Pipeline.
+
+        ${pipeline_fit_parameters}
+
+        Returns
+        -------
+        y_pred : ndarray
+            Predictions of the last step.
+        """
+        self.species_report_ = self.check_species(y)
+        return super().fit_predict(X, y, **params)
+
+
+def make_species_pipeline(
+    sequences,
+    *,
+    species_mapping=None,
+    embedder=None,
+    aligner=None,
+    memory=None,
+    verbose=False,
+):
+    """The recommended Pipeline from images to species, checked before fit.
+
+    An image embedder (:class:`~vgestimators.TripletImageEmbedder` with its
+    defaults, the strongest settings measured) followed by the default
+    :class:`~vgestimators.VisualGeneticAligner` (DNA-informed class
+    prototypes, so that rare species lean on their relatives and species
+    with DNA but no image are recognised), in a :class:`SpeciesPipeline`
+    that pairs the species names of ``y`` with those of ``sequences``
+    before the network trains. The steps are named ``"embedder"`` and
+    ``"aligner"``: tune them with ``embedder__lr``,
+    ``aligner__shrinkage``, ...
+
+    Parameters
+    ----------
+    sequences : DataFrame or tuple
+        DNA of the species: a DataFrame with ``"sequence"`` and
+        ``"species"`` (or ``"label"``) columns, e.g.
+        :func:`~vgestimators.datasets.read_fasta` or
+        :func:`~vgestimators.datasets.load_pfr2` output, or a
+        ``(sequences, labels)`` pair.
+    species_mapping : dict or None, default=None
+        ``{image class: species name in sequences}`` for names that differ
+        beyond case, ``_`` and spacing (those pair by themselves).
+    embedder : dict or estimator or None, default=None
+        Parameters of the :class:`~vgestimators.TripletImageEmbedder` (a
+        dict, e.g. ``{"backbone": "resnet18", "image_size": 64}``), or an
+        embedder estimator to use as it is.
+    aligner : dict or None, default=None
+        Further parameters of the
+        :class:`~vgestimators.VisualGeneticAligner`.
+    memory : str, joblib.Memory or None, default=None
+        Caching of the fitted embedder (see :class:`~sklearn.pipeline.Pipeline`).
+    verbose : bool, default=False
+        Print the time of each step's fit.
+
+    Returns
+    -------
+    pipeline : SpeciesPipeline
+
+    See Also
+    --------
+    SpeciesPipeline : The Pipeline that checks names before any fit.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from vgestimators.pipeline import make_species_pipeline
+    >>> dna = pd.DataFrame({"sequence": ["ACGTTGCA", "TTGACCGA"],
+    ...                     "species": ["Orbulina universa", "Candeina nitida"]})
+    >>> pipe = make_species_pipeline(dna, embedder={"backbone": "resnet18"})
+    >>> [name for name, _ in pipe.steps]
+    ['embedder', 'aligner']
+    >>> pipe.check_species(["orbulina_universa", "Candeina nitida"]).how.tolist()
+    ['exact', 'name']
+    >>> pipe.check_species(["Globigerina bulloides", "Candeina nitida"])
+    Traceback (most recent call last):
+    ...
+    ValueError: classes ['Globigerina bulloides'] of y have no anchor ...
+    """
+    from ..alignment import VisualGeneticAligner
+    from ..vision import TripletImageEmbedder
+
+    if embedder is None or isinstance(embedder, dict):
+        embedder = TripletImageEmbedder(**(embedder or {}))
+    aligner = VisualGeneticAligner(
+        **{
+            "sequences": sequences,
+            "species_mapping": species_mapping,
+            **(aligner or {}),
+        }
+    )
+    return SpeciesPipeline(
+        [("embedder", embedder), ("aligner", aligner)], memory=memory, verbose=verbose
+    )
