@@ -201,3 +201,60 @@ def test_saved_pipeline_embeds_the_same_after_loading(tmp_path):
     assert loaded.named_steps["embedder"].device_ == "cpu"
     # no optimizer moments in the file
     assert not loaded.named_steps["embedder"].net_.optimizer_.state
+
+
+def test_portable_model_runs_no_code_and_predicts_the_same(tmp_path):
+    import json
+    import zipfile
+
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from vgestimators.io import export_model, import_model
+
+    data = write_species_data(tmp_path, n_species=3, n_images=30, image_size=16)
+    folder = load_image_folder(data["images"])
+    pipe = make_species_pipeline(
+        read_fasta(data["fasta"]),
+        embedder={
+            "backbone": "resnet18",
+            "image_size": 16,
+            "max_epochs": 1,
+            "device": "cpu",
+            "verbose": 0,
+            "random_state": 0,
+        },
+        aligner={"random_state": 0},
+    ).fit(folder.filenames, folder.target)
+    path = export_model(pipe, tmp_path / "model.zip")
+    again = import_model(path, device="cpu")
+    assert isinstance(again, SpeciesPipeline)
+    np.testing.assert_array_equal(
+        again.predict_proba(folder.filenames), pipe.predict_proba(folder.filenames)
+    )
+    np.testing.assert_array_equal(again.classes_, pipe.classes_)
+    names = zipfile.ZipFile(path).namelist()
+    assert "manifest.json" in names and not any(n.endswith(".pkl") for n in names)
+
+    # a file naming anything but an estimator class of the allow-list fails
+    manifest = json.loads(zipfile.ZipFile(path).read("manifest.json"))
+    manifest["model"]["steps"][1][1]["__estimator__"] = "os.system"
+    crafted = tmp_path / "crafted.zip"
+    with zipfile.ZipFile(crafted, "w") as archive:
+        archive.writestr("manifest.json", json.dumps(manifest))
+    with pytest.raises(ValueError, match="'os.system', which is not allowed"):
+        import_model(crafted)
+    (tmp_path / "junk.zip").write_text("no zip")
+    with pytest.raises(ValueError, match="not a portable vgestimators model"):
+        import_model(tmp_path / "junk.zip")
+    # what is not data is named, not pickled
+    odd = make_pipeline(FunctionTransformer(np.log1p), pipe.named_steps["aligner"])
+    odd.fit(
+        np.abs(np.random.RandomState(0).normal(size=(9, 128))),
+        np.repeat(data["species"], 3),
+    )
+    with pytest.raises(
+        TypeError,
+        match=r"functiontransformer.func: a ufunc cannot be exported",
+    ):
+        export_model(odd, tmp_path / "odd.zip")

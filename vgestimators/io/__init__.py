@@ -7,5 +7,7 @@ __getattr__, __dir__, __all__ = attach(
     {
         "save_model": "._model",
         "load_model": "._model",
+        "export_model": "._portable",
+        "import_model": "._portable",
     },
 )

@@ -749,14 +749,64 @@ class TripletImageEmbedder(
         for _, callback in net.callbacks_:
             if isinstance(callback, LRScheduler):
                 callback.lr_scheduler_ = None  # holds the optimizer too
+        return self._set_fitted(net, classes, counts, device, dataset.skipped_)
+
+    def _set_fitted(self, net, classes, counts, device, skipped):
         self.net_ = net
         self.classes_ = classes
         self.class_counts_ = counts
         self.device_ = device
-        self.skipped_images_ = list(dataset.skipped_)
-        self.n_skipped_images_ = len(dataset.skipped_)
+        self.skipped_images_ = list(skipped)
+        self.n_skipped_images_ = len(skipped)
         self._n_features_out = self.embedding_dim
         return self
+
+    def initialize(self, classes, class_counts=None):
+        """Build the network for ``classes`` without training it.
+
+        With ``weights=`` a file written by :meth:`save_backbone`, the
+        embedder is then ready to ``transform``: the way to use a network
+        shared as plain weights (see :func:`vgestimators.io.import_model`).
+        As skorch's ``NeuralNet.initialize``.
+
+        Parameters
+        ----------
+        classes : array-like of shape (n_classes,)
+            The classes the network was trained on (they size the softmax
+            head of the loss; ``transform`` does not use them).
+        class_counts : array-like of shape (n_classes,), default=None
+            Training images per class (for the losses' class weights);
+            ones by default.
+
+        Returns
+        -------
+        self : TripletImageEmbedder
+        """
+        from sklearn.utils import check_random_state
+
+        self._validate_params()
+        self._check_skorch_kwargs()
+        classes = np.asarray(classes)
+        counts = (
+            np.ones(len(classes), dtype=np.int64)
+            if class_counts is None
+            else np.asarray(class_counts, dtype=np.int64)
+        )
+        if len(classes) < 2 or counts.shape != classes.shape:
+            raise ValueError(
+                "initialize needs at least 2 classes and one count per class; "
+                f"got {len(classes)} classes and counts of shape {counts.shape}."
+            )
+        device = resolve_device(self.device)
+        seed = int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
+        devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            net = self._build_net(classes, counts, device, seed)
+            net.initialize()
+        return self._set_fitted(net, classes, counts, device, [])
 
     @property
     def history_(self):

@@ -1,0 +1,412 @@
+"""A model file that runs no code when read: JSON, NumPy arrays, tensors.
+
+A fitted estimator is written as a tree: parameters and fitted attributes
+that are plain data go to JSON, arrays to ``.npy`` members read with
+``allow_pickle=False``, network weights to a state dict read with
+``torch.load(weights_only=True)``. Reading it instantiates only classes of
+vgestimators and scikit-learn (by name, checked against that allow-list)
+and sets data attributes on them: nothing in the file is executed.
+"""
+
+import importlib
+import io
+import json
+import os
+import zipfile
+
+import numpy as np
+import pandas as pd
+
+FORMAT = "vgestimators-portable-model"
+FORMAT_VERSION = 1
+#: Packages whose estimator classes a portable file may name.
+ALLOWED_PACKAGES = ("vgestimators.", "sklearn.")
+#: Packages whose classes may be parameters (e.g. ``optimizer``).
+ALLOWED_TYPES = ("torch.optim.",)
+
+
+class _Writer:
+    def __init__(self):
+        self.arrays, self.tensors = {}, {}
+
+    def array(self, value, where):
+        if value.dtype.kind == "O":
+            if not all(isinstance(v, str) for v in value.ravel()):
+                # mixed labels (ints, strings): element by element, in JSON
+                return {
+                    "__objects__": [self.encode(v, where) for v in value.ravel()],
+                    "shape": list(value.shape),
+                }
+            key = f"a{len(self.arrays)}"
+            self.arrays[key] = value.astype(str)
+            return {"__array__": key, "object": True}
+        if value.dtype.kind not in "biufcUS":
+            raise TypeError(
+                f"{where}: arrays of dtype {value.dtype} cannot be exported."
+            )
+        key = f"a{len(self.arrays)}"
+        self.arrays[key] = value
+        return {"__array__": key}
+
+    def encode(self, value, where):
+        from sklearn.base import BaseEstimator
+        from sklearn.pipeline import Pipeline
+
+        if value is None or isinstance(value, bool | str):
+            return value
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, int | float):
+            if isinstance(value, float) and not np.isfinite(value):
+                return {"__float__": repr(value)}
+            return value
+        if isinstance(value, np.ndarray):
+            return self.array(value, where)
+        if isinstance(value, pd.DataFrame):
+            return {
+                "__frame__": {
+                    "columns": self.array(np.asarray(value.columns), where),
+                    "data": [
+                        self.encode(value[c].to_numpy(), f"{where}[{c!r}]")
+                        for c in value.columns
+                    ],
+                    "index": self.array(np.asarray(value.index), where),
+                    "index_name": value.index.name,
+                }
+            }
+        if isinstance(value, pd.Series):
+            return {
+                "__series__": {
+                    "data": self.encode(value.to_numpy(), where),
+                    "index": self.array(np.asarray(value.index), where),
+                    "name": self.encode(value.name, where),
+                }
+            }
+        if isinstance(value, list | tuple):
+            items = [self.encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
+            return items if isinstance(value, list) else {"__tuple__": items}
+        if isinstance(value, dict):
+            if not all(isinstance(k, str) for k in value):
+                return {
+                    "__dict__": [
+                        [self.encode(k, where), self.encode(v, f"{where}[{k!r}]")]
+                        for k, v in value.items()
+                    ]
+                }
+            return {k: self.encode(v, f"{where}.{k}") for k, v in value.items()}
+        if isinstance(value, type):
+            name = f"{value.__module__}.{value.__qualname__}"
+            if not name.startswith(ALLOWED_TYPES):
+                raise TypeError(f"{where}: the class {name} cannot be exported.")
+            return {"__type__": name}
+        if isinstance(value, Pipeline):
+            return {
+                "__pipeline__": _class_name(value),
+                "steps": [
+                    [name, self.encode(step, f"{where}.{name}")]
+                    for name, step in value.steps
+                ],
+                "params": self.encode(
+                    {
+                        k: v
+                        for k, v in value.get_params(deep=False).items()
+                        if k != "steps"
+                    },
+                    where,
+                ),
+            }
+        from ..vision import TripletImageEmbedder
+
+        if isinstance(value, TripletImageEmbedder):
+            return self.embedder(value, where)
+        if isinstance(value, BaseEstimator):
+            name = _class_name(value)
+            if not name.startswith(ALLOWED_PACKAGES):
+                raise TypeError(
+                    f"{where}: {name} is not a vgestimators or "
+                    "scikit-learn estimator and cannot be exported."
+                )
+            params = value.get_params(deep=False)
+            state = {k: v for k, v in vars(value).items() if k not in params}
+            return {
+                "__estimator__": name,
+                "params": self.encode(params, where),
+                "state": self.encode(state, where),
+            }
+        raise TypeError(
+            f"{where}: a {type(value).__name__} cannot be exported to a portable "
+            "model file (only data, scikit-learn and vgestimators estimators); "
+            "use vgestimators.io.save_model for this model."
+        )
+
+    def embedder(self, value, where):
+        import torch
+
+        params = value.get_params(deep=False)
+        if params.get("callbacks"):
+            raise TypeError(
+                f"{where}: callbacks cannot be exported; set callbacks=None."
+            )
+        if callable(params.get("augment")):
+            raise TypeError(f"{where}: a callable augment cannot be exported.")
+        if params.get("alignment_anchors") is not None:
+            raise TypeError(f"{where}: alignment_anchors cannot be exported.")
+        params.pop("weights")
+        key = f"t{len(self.tensors)}"
+        buffer = io.BytesIO()
+        state = {
+            k: v.detach().cpu() for k, v in value.net_.module_.state_dict().items()
+        }
+        torch.save(state, buffer)
+        self.tensors[key] = buffer.getvalue()
+        return {
+            "__embedder__": _class_name(value),
+            "params": self.encode(params, where),
+            "weights": key,
+            "classes": self.encode(value.classes_, where),
+            "class_counts": self.encode(value.class_counts_, where),
+        }
+
+
+def _class_name(value):
+    cls = type(value)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _resolve(name, allowed):
+    from sklearn.base import BaseEstimator
+
+    if not isinstance(name, str) or not name.startswith(allowed):
+        raise ValueError(f"the file names the class {name!r}, which is not allowed.")
+    module, _, attr = name.rpartition(".")
+    cls = getattr(importlib.import_module(module), attr, None)
+    if not isinstance(cls, type) or (
+        allowed is ALLOWED_PACKAGES and not issubclass(cls, BaseEstimator)
+    ):
+        raise ValueError(f"the file names {name!r}, which is not an estimator class.")
+    return cls
+
+
+def _check_names(node):
+    """Resolve every class the tree names before anything is built."""
+    if isinstance(node, list):
+        for item in node:
+            _check_names(item)
+    elif isinstance(node, dict):
+        for key in ("__estimator__", "__pipeline__", "__embedder__"):
+            if key in node:
+                _resolve(node[key], ALLOWED_PACKAGES)
+        if "__type__" in node:
+            _resolve(node["__type__"], ALLOWED_TYPES)
+        for value in node.values():
+            _check_names(value)
+
+
+class _Reader:
+    def __init__(self, archive, device):
+        self.archive, self.device = archive, device
+
+    def array(self, node):
+        if "__objects__" in node:
+            out = np.empty(len(node["__objects__"]), dtype=object)
+            out[:] = [self.decode(v) for v in node["__objects__"]]
+            return out.reshape(node["shape"])
+        with self.archive.open(f"arrays/{node['__array__']}.npy") as handle:
+            value = np.load(io.BytesIO(handle.read()), allow_pickle=False)
+        return value.astype(object) if node.get("object") else value
+
+    def decode(self, node):
+        if isinstance(node, list):
+            return [self.decode(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        if "__array__" in node or "__objects__" in node:
+            return self.array(node)
+        if "__float__" in node:
+            return float(node["__float__"])
+        if "__tuple__" in node:
+            return tuple(self.decode(v) for v in node["__tuple__"])
+        if "__dict__" in node:
+            return {self.decode(k): self.decode(v) for k, v in node["__dict__"]}
+        if "__type__" in node:
+            return _resolve(node["__type__"], ALLOWED_TYPES)
+        if "__frame__" in node:
+            spec = node["__frame__"]
+            columns = self.array(spec["columns"])
+            data = {i: self.decode(c) for i, c in enumerate(spec["data"])}
+            frame = pd.DataFrame(data, index=self.array(spec["index"]))
+            frame.columns = pd.Index(columns.tolist())
+            frame.index.name = spec["index_name"]
+            return frame
+        if "__series__" in node:
+            spec = node["__series__"]
+            return pd.Series(
+                self.decode(spec["data"]),
+                index=self.array(spec["index"]),
+                name=self.decode(spec["name"]),
+            )
+        if "__pipeline__" in node:
+            cls = _resolve(node["__pipeline__"], ALLOWED_PACKAGES)
+            steps = [(name, self.decode(step)) for name, step in node["steps"]]
+            return cls(steps, **self.decode(node["params"]))
+        if "__embedder__" in node:
+            return self.embedder(node)
+        if "__estimator__" in node:
+            cls = _resolve(node["__estimator__"], ALLOWED_PACKAGES)
+            estimator = cls(**self.decode(node["params"]))
+            vars(estimator).update(self.decode(node["state"]))
+            return estimator
+        return {k: self.decode(v) for k, v in node.items()}
+
+    def embedder(self, node):
+        import tempfile
+
+        cls = _resolve(node["__embedder__"], ALLOWED_PACKAGES)
+        params = self.decode(node["params"])
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "weights.pt")
+            with (
+                self.archive.open(f"tensors/{node['weights']}.pt") as handle,
+                open(path, "wb") as out,
+            ):
+                out.write(handle.read())
+            device = params["device"] if self.device is None else self.device
+            embedder = cls(**{**params, "weights": path, "device": device})
+            embedder.initialize(
+                self.decode(node["classes"]), self.decode(node["class_counts"])
+            )
+        embedder.set_params(weights=None, device=params["device"])
+        return embedder
+
+
+def export_model(model, path):
+    """Write a fitted model to a file that runs no code when read.
+
+    Unlike :func:`save_model` (a pickle), the file is a zip archive of JSON
+    (parameters, fitted scalars and names), NumPy ``.npy`` arrays (read with
+    ``allow_pickle=False``) and network weights (a state dict, read with
+    ``torch.load(weights_only=True)``). :func:`import_model` instantiates
+    only scikit-learn and vgestimators estimator classes (checked by name)
+    and sets data attributes on them: the format to share models with
+    people who should not have to trust the sender. It holds the
+    Pipeline of :func:`~vgestimators.make_species_pipeline` (image embedder
+    and the default aligner) and any scikit-learn estimator whose
+    parameters and fitted attributes are data; anything else (a callable
+    parameter, callbacks, the paper's projection rules) raises a
+    ``TypeError`` naming it.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted estimator or Pipeline.
+    path : str or path-like
+        Destination file (conventionally ``*.zip``).
+
+    Returns
+    -------
+    path : str
+
+    Raises
+    ------
+    TypeError
+        Naming the part of the model that cannot be written as data.
+
+    See Also
+    --------
+    import_model : Read it back.
+    save_model : Any fitted model, as a pickle.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from vgestimators.alignment import GeneticPrototypeClassifier
+    >>> from vgestimators.datasets import make_linked_embeddings
+    >>> from vgestimators.io import export_model, import_model
+    >>> data = make_linked_embeddings(random_state=0)
+    >>> clf = GeneticPrototypeClassifier(anchors=data.anchors, random_state=0)
+    >>> clf = clf.fit(data.X_train, data.y_train)
+    >>> path = export_model(clf, Path(tempfile.mkdtemp()) / "model.zip")
+    >>> again = import_model(path)
+    >>> bool((again.predict(data.X_test) == clf.predict(data.X_test)).all())
+    True
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    from ._model import _versions
+
+    check_is_fitted(model)
+    writer = _Writer()
+    tree = writer.encode(model, type(model).__name__)
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "versions": _versions(),
+        "model": tree,
+    }
+    path = os.fspath(path)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("manifest.json", json.dumps(manifest, indent=1))
+        for key, value in writer.arrays.items():
+            buffer = io.BytesIO()
+            np.save(buffer, value, allow_pickle=False)
+            archive.writestr(f"arrays/{key}.npy", buffer.getvalue())
+        for key, value in writer.tensors.items():
+            archive.writestr(f"tensors/{key}.pt", value)
+    return path
+
+
+def import_model(path, *, device="auto"):
+    """Read a model written by :func:`export_model`; runs no code from the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.zip`` file.
+    device : str or None, default="auto"
+        Where image embedders compute (None: as saved).
+
+    Returns
+    -------
+    model : estimator
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not a portable vgestimators model, or names a class
+        outside scikit-learn and vgestimators.
+    """
+    import warnings
+
+    from ._model import _versions
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"model file not found: '{path}'.")
+    try:
+        archive = zipfile.ZipFile(path)
+        manifest = json.loads(archive.read("manifest.json"))
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
+        raise ValueError(
+            f"'{path}' is not a portable vgestimators model file ({exc})."
+        ) from None
+    with archive:
+        if manifest.get("format") != FORMAT:
+            raise ValueError(f"'{path}' is not a portable vgestimators model file.")
+        if manifest.get("format_version", 0) > FORMAT_VERSION:
+            raise ValueError(
+                f"'{path}' uses format {manifest['format_version']}; this "
+                f"vgestimators reads up to {FORMAT_VERSION}: upgrade vgestimators."
+            )
+        saved = manifest["versions"].get("vgestimators")
+        if saved != _versions()["vgestimators"]:
+            warnings.warn(
+                f"'{path}' was exported with vgestimators {saved} and is read "
+                f"with {_versions()['vgestimators']}; predictions may differ.",
+                UserWarning,
+                stacklevel=2,
+            )
+        _check_names(manifest["model"])
+        return _Reader(archive, device).decode(manifest["model"])
