@@ -22,7 +22,9 @@ Examples::
 """
 
 import argparse
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -40,40 +42,62 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
+class _PlainTrainer:
+    """The same network, loss, optimizer and schedule, stepped by hand."""
+
+    def __init__(self, args, steps):
+        from pytorch_metric_learning.losses import TripletMarginLoss
+        from pytorch_metric_learning.miners import TripletMarginMiner
+
+        from vgestimators.vision._net import EmbeddingNetwork
+
+        self.device = args.device
+        torch.manual_seed(0)
+        net = EmbeddingNetwork(
+            args.backbone, None, 128, stem=args.stem, image_size=args.image_size
+        ).to(self.device)
+        self.channels_last = self.device.startswith("cuda")
+        if self.channels_last:
+            net = net.to(memory_format=torch.channels_last)
+        self.net = net.train()
+        self.loss_fn = TripletMarginLoss(margin=0.2)
+        self.miner = TripletMarginMiner(margin=0.2, type_of_triplets="semihard")
+        self.optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-4)
+        self.scheduler = (
+            torch.optim.lr_scheduler.OneCycleLR(
+                self.optimizer, max_lr=1e-3, total_steps=args.warmup + steps
+            )
+            if args.lr_schedule == "onecycle"
+            else None
+        )
+        self.amp = torch.bfloat16 if args.bf16 else None
+
+    def step(self, batch, target):
+        if self.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(
+            torch.device(self.device).type, dtype=self.amp, enabled=self.amp is not None
+        ):
+            emb = self.net(batch)
+        emb = emb.float()
+        loss = self.loss_fn(emb, target, self.miner(emb, target))
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
+
+
 def plain_training(X, y, args, steps):
     """The ceiling: batches indexed out of device-resident tensors."""
-    from pytorch_metric_learning.losses import TripletMarginLoss
-    from pytorch_metric_learning.miners import TripletMarginMiner
-
-    from vgestimators.vision._net import EmbeddingNetwork
-
+    trainer = _PlainTrainer(args, steps)
     device = args.device
-    torch.manual_seed(0)
-    net = EmbeddingNetwork(
-        args.backbone, None, 128, stem=args.stem, image_size=args.image_size
-    ).to(device)
-    channels_last = device.startswith("cuda")
-    if channels_last:
-        net = net.to(memory_format=torch.channels_last)
-    loss_fn = TripletMarginLoss(margin=0.2)
-    miner = TripletMarginMiner(margin=0.2, type_of_triplets="semihard")
-    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-4)
-    scheduler = (
-        torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=1e-3, total_steps=args.warmup + steps
-        )
-        if args.lr_schedule == "onecycle"
-        else None
-    )
     images = torch.from_numpy(X).permute(0, 3, 1, 2).contiguous().to(device)
     labels = torch.from_numpy(y).to(device)
     # P x m batches, like the embedder's sampler
     m = 4
     per_class = [torch.nonzero(labels == c).flatten() for c in labels.unique()]
     generator = torch.Generator().manual_seed(0)
-    amp = torch.bfloat16 if args.bf16 else None
-    device_type = torch.device(device).type
-    net.train()
 
     def step():
         classes = torch.randperm(len(per_class), generator=generator)[
@@ -87,19 +111,7 @@ def plain_training(X, y, args, steps):
                 for c in classes.tolist()
             ]
         )
-        batch = images[index]
-        if channels_last:
-            batch = batch.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device_type, dtype=amp, enabled=amp is not None):
-            emb = net(batch)
-        emb = emb.float()
-        target = labels[index]
-        loss = loss_fn(emb, target, miner(emb, target))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
+        trainer.step(images[index], labels[index])
 
     for _ in range(args.warmup):
         step()
@@ -109,6 +121,72 @@ def plain_training(X, y, args, steps):
         step()
     _sync(device)
     return steps * args.batch_size / (time.perf_counter() - start)
+
+
+class _PngFiles(torch.utils.data.Dataset):
+    """PNG files decoded one by one (in DataLoader worker processes)."""
+
+    def __init__(self, paths, y):
+        self.paths, self.y = paths, y
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, i):
+        from PIL import Image
+
+        with Image.open(self.paths[i]) as im:
+            arr = np.array(im.convert("RGB"), dtype=np.uint8)
+        return torch.from_numpy(arr).permute(2, 0, 1).contiguous(), int(self.y[i])
+
+
+def plain_training_files(paths, y, args, steps):
+    """A plain loop over image files decoded by DataLoader workers."""
+    trainer = _PlainTrainer(args, steps)
+    device = args.device
+    loader = torch.utils.data.DataLoader(
+        _PngFiles(paths, y),
+        batch_size=args.batch_size,
+        shuffle=True,
+        drop_last=True,
+        num_workers=args.workers,
+        pin_memory=device.startswith("cuda"),
+        persistent_workers=args.workers > 0,
+        generator=torch.Generator().manual_seed(0),
+    )
+    batches = iter(loader)
+
+    def step():
+        nonlocal batches
+        try:
+            images, target = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            images, target = next(batches)
+        trainer.step(
+            images.to(device, non_blocking=True), target.to(device, non_blocking=True)
+        )
+
+    for _ in range(args.warmup):
+        step()
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync(device)
+    return steps * args.batch_size / (time.perf_counter() - start)
+
+
+def write_png_files(X, folder):
+    """The in-memory images as PNG files (for the from-files measurement)."""
+    from PIL import Image
+
+    paths = []
+    for i, image in enumerate(X):
+        path = Path(folder) / f"img{i:06d}.png"
+        Image.fromarray(image).save(path, compress_level=1)
+        paths.append(str(path))
+    return np.asarray(paths)
 
 
 def embedder_training(X, y, args, steps):
@@ -192,6 +270,11 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=None, help="DataLoader workers")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--transform-images", type=int, default=512)
+    parser.add_argument(
+        "--from-files",
+        action="store_true",
+        help="also measure both paths on PNG files decoded by DataLoader workers",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -208,17 +291,33 @@ def main(argv=None):
         f"lr_schedule={args.lr_schedule}, batch_size={args.batch_size}, "
         f"bf16={args.bf16}, torch threads={torch.get_num_threads()}"
     )
+    figures = {}
     ours, emb = embedder_training(X, y, args, args.steps)
     plain = plain_training(X, y, args, args.steps)
+    figures["train_memory"] = (ours, plain)
     print(f"training   plain loop: {plain:9.1f} images/s")
     print(f"training   embedder  : {ours:9.1f} images/s")
     print(f"training   ratio embedder/plain: {ours / plain:.3f} (goal >= 0.9)")
+    if args.from_files:
+        with tempfile.TemporaryDirectory() as folder:
+            n_files = max(args.steps, 2) * args.batch_size
+            paths = write_png_files(X[:n_files], folder)
+            ours_f, _ = embedder_training(paths, y[:n_files], args, args.steps)
+            plain_f = plain_training_files(paths, y[:n_files], args, args.steps)
+        figures["train_files"] = (ours_f, plain_f)
+        print(
+            f"from files plain loop: {plain_f:9.1f} images/s ({args.workers} workers)"
+        )
+        print(f"from files embedder  : {ours_f:9.1f} images/s")
+        print(f"from files ratio embedder/plain: {ours_f / plain_f:.3f}")
     Xt = X[: args.transform_images]
     plain_t = plain_inference(emb, Xt, args)
     ours_t = embedder_inference(emb, Xt)
+    figures["transform"] = (ours_t, plain_t)
     print(f"transform  plain loop: {plain_t:9.1f} images/s")
     print(f"transform  embedder  : {ours_t:9.1f} images/s")
     print(f"transform  ratio embedder/plain: {ours_t / plain_t:.3f}")
+    return figures
 
 
 if __name__ == "__main__":

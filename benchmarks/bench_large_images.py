@@ -86,7 +86,8 @@ def child(mode, path, image_size):
     from PIL import Image
     from torchvision.transforms.v2 import functional  # noqa: F401
 
-    from vgestimators.vision._data import ImageDataset, scan_image_files
+    from vgestimators.utils._images import scan_image_files
+    from vgestimators.vision._data import ImageDataset
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

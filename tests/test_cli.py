@@ -285,3 +285,145 @@ def test_predict_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("vgestimators predict: error:") and "none.joblib" in err
     assert len(err.splitlines()) == 1
+
+
+def _copy_images(source, target):
+    import shutil
+
+    shutil.copytree(source, target)
+    return target
+
+
+def test_bad_image_stops_train_early_or_is_left_out_with_the_flag(
+    species_data, tmp_path, capsys
+):
+    images = _copy_images(species_data["images"], tmp_path / "images")
+    bad = sorted((images / species_data["species"][0]).glob("*.png"))[1]
+    data = bad.read_bytes()
+    bad.write_bytes(data[: len(data) // 2])
+    model = tmp_path / "deep" / "folder" / "m.joblib"
+    args = [
+        "train",
+        "--images",
+        str(images),
+        "--sequences",
+        str(species_data["fasta"]),
+        "--out",
+        str(model),
+        *TRAIN,
+        "--quiet",
+    ]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert bad.name in err and "--skip-bad-images" in err and "truncated" in err
+    assert not model.parent.exists()  # nothing written, nothing trained
+    # flags win over the config file; missing folders of --out are created
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"embedder": {"max_epochs": 3}}))
+    assert main([*args, "--skip-bad-images", "--config", str(config)]) == 0
+    from vgestimators.io import load_model
+
+    fitted = load_model(model)
+    assert fitted.named_steps["embedder"].max_epochs == 2  # --max-epochs 2
+    assert len(fitted.named_steps["embedder"].history_) == 2
+    report = model.with_name("m.report.md").read_text()
+    assert f"not used (--skip-bad-images): {bad}" in report
+    table = pd.read_csv(model.with_name("m.species.csv"))
+    counts = dict(zip(table["species"], table["n_images"], strict=True))
+    on_disk = len(list((images / species_data["species"][0]).glob("*.png")))
+    assert counts[species_data["species"][0]] == on_disk - 1
+
+
+def test_mapping_without_header_and_a_class_without_dna(species_data, tmp_path):
+    images = _copy_images(species_data["images"], tmp_path / "images")
+    (images / species_data["species"][0]).rename(images / "Mystery shells")
+    (images / species_data["species"][1]).rename(images / "Unsequenced one")
+    mapping = tmp_path / "pairs.csv"
+    first = species_data["species"][0].replace(" ", "_")
+    mapping.write_text(f"Mystery shells,{first}\nUnsequenced one,none\n")
+    model = tmp_path / "m.joblib"
+    assert (
+        main(
+            [
+                "train",
+                "--images",
+                str(images),
+                "--sequences",
+                str(species_data["fasta"]),
+                "--mapping",
+                str(mapping),
+                "--out",
+                str(model),
+                *TRAIN,
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    table = pd.read_csv(tmp_path / "m.species.csv").set_index("species")
+    assert table.loc["Mystery shells", "how"] == "mapping"
+    assert table.loc["Unsequenced one", "how"] == "images only"
+    assert table.loc["Unsequenced one", "n_sequences"] == 0
+    assert bool(table.loc["Unsequenced one", "recognised"])
+    # the unmatched species' sequences stay as a DNA-only species
+    assert species_data["species"][1].lower() in {s.lower() for s in table.index}
+
+
+def test_evaluate_names_folders_the_model_does_not_know(species_data, tmp_path, capsys):
+    model = tmp_path / "m.joblib"
+    assert (
+        main(
+            [
+                "train",
+                "--images",
+                str(species_data["images"]),
+                "--sequences",
+                str(species_data["fasta"]),
+                "--out",
+                str(model),
+                *TRAIN,
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    test = _copy_images(species_data["test"], tmp_path / "test")
+    (test / species_data["species"][0]).rename(test / "Hastigerina pelagica")
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "evaluate",
+                str(model),
+                "--images",
+                str(test),
+                "--out",
+                str(tmp_path / "ev"),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "'Hastigerina pelagica'" in err and "--mapping" in err
+    assert "mapping=" not in err
+    mapping = tmp_path / "leave_out.csv"
+    mapping.write_text("image_class,species\nHastigerina pelagica,none\n")
+    assert (
+        main(
+            [
+                "evaluate",
+                str(model),
+                "--images",
+                str(test),
+                "--out",
+                str(tmp_path / "ev"),
+                "--mapping",
+                str(mapping),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    per_species = pd.read_csv(tmp_path / "ev" / "per_species.csv")
+    assert "Hastigerina pelagica" not in set(per_species["species"])

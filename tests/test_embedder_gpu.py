@@ -1,5 +1,6 @@
 """TripletImageEmbedder on CUDA (skipped without a GPU)."""
 
+import os
 import pickle
 import subprocess
 import sys
@@ -55,7 +56,8 @@ def test_gpu_model_loads_and_transforms_on_a_cpu_only_process(cuda_fitted, tmp_p
         f"Z = emb.transform(np.load({str(tmp_path / 'X.npy')!r}))\n"
         f"np.save({str(tmp_path / 'Z.npy')!r}, Z)\n"
     )
-    env = {"CUDA_VISIBLE_DEVICES": "", "PATH": "/usr/bin:/bin"}
+    # keep PYTHONPATH: on the lent GPU machine skorch & co. come from wheels
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
     subprocess.run([sys.executable, "-c", script], check=True, env=env)
     Z = np.load(tmp_path / "Z.npy")
     # CPU runs float32, the GPU ran bf16 autocast: embeddings agree closely
@@ -71,3 +73,48 @@ def test_save_backbone_on_gpu_loads_on_cpu(cuda_fitted, tmp_path):
     cpu = _embedder(weights=str(path), device="cpu", max_epochs=0).fit(X, _images()[1])
     cosine = (cpu.transform(X) * emb.transform(X)).sum(axis=1)
     assert cosine.min() > 0.99
+
+
+def test_model_files_written_on_gpu_predict_on_a_cpu_only_process(tmp_path):
+    from vgestimators import make_species_pipeline
+    from vgestimators.datasets import make_forams
+    from vgestimators.io import export_model, save_model
+
+    data = make_forams(n_species=4, n_images=64, image_size=16, random_state=0)
+    model = make_species_pipeline(
+        data.sequences,
+        embedder={
+            "backbone": "resnet18",
+            "image_size": 16,
+            "max_epochs": 2,
+            "batch_size": 16,
+            "device": "cuda",
+            "verbose": 0,
+            "random_state": 0,
+        },
+        aligner={"random_state": 0},
+    ).fit(data.images, data.target)
+    assert model.named_steps["embedder"].device_.startswith("cuda")
+    expected = model.predict_proba(data.images)
+    save_model(model, tmp_path / "model.joblib")
+    export_model(model, tmp_path / "model.zip")
+    np.save(tmp_path / "X.npy", data.images)
+    script = (
+        "import sys, warnings, numpy as np, torch\n"
+        "assert not torch.cuda.is_available()\n"
+        "from vgestimators.io import import_model, load_model\n"
+        f"X = np.load({str(tmp_path / 'X.npy')!r})\n"
+        f"a = load_model({str(tmp_path / 'model.joblib')!r})\n"
+        f"b = import_model({str(tmp_path / 'model.zip')!r})\n"
+        "assert a.named_steps['embedder'].device_ == 'cpu'\n"
+        "assert b.named_steps['embedder'].device_ == 'cpu'\n"
+        f"np.save({str(tmp_path / 'Pa.npy')!r}, a.predict_proba(X))\n"
+        f"np.save({str(tmp_path / 'Pb.npy')!r}, b.predict_proba(X))\n"
+    )
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env)
+    for name in ("Pa.npy", "Pb.npy"):
+        proba = np.load(tmp_path / name)
+        # CPU float32 against the GPU's bf16 autocast: the same decisions
+        agree = (proba.argmax(1) == expected.argmax(1)).mean()
+        assert agree > 0.95, (name, agree)

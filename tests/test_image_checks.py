@@ -116,6 +116,27 @@ def test_image_dataset_for_transform_refuses_skip(files):
 # -- every file decoded before training ---------------------------------------
 
 
+def test_pipeline_fit_refuses_to_skip_rows_before_training(
+    files, tmp_path, training_spy
+):
+    # a Pipeline's fit calls fit_transform, which owes one row per image: with
+    # on_bad_image="skip" the embedder trained, then transform failed
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    paths, labels = files
+    paths = paths.copy()
+    paths[4] = _truncate(paths[4], tmp_path / "truncated.png")
+    pipe = make_pipeline(_embedder(on_bad_image="skip"), FunctionTransformer())
+    with pytest.raises(
+        ValueError,
+        match=r"row 4: .*truncated\.png.*remove them "
+        r"from X and y first.*whatever on_bad_image says",
+    ):
+        pipe.fit(paths, labels)
+    assert training_spy == []
+
+
 def test_truncated_png_fails_fit_before_training(files, tmp_path, training_spy):
     paths, labels = files
     paths = paths.copy()

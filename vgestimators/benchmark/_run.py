@@ -26,6 +26,22 @@ _PRESETS = {
         many=60,
         few=12,
     ),
+    # a GPU (sized for an H200 in about 5 minutes): 32 species, 64 px,
+    # ResNet50 with the small-image stem, bf16; see benchmarks/gpu_check.py
+    "gpu": dict(
+        device="cuda",
+        n_species=32,
+        n_images=4000,
+        image_size=64,
+        backbone="resnet50",
+        stem="auto",
+        batch_size=128,
+        n_splits=2,
+        max_epochs=12,
+        finetune_epochs=4,
+        many=100,
+        few=20,
+    ),
     # seconds: for tests
     "tiny": dict(
         n_species=6,
@@ -183,11 +199,11 @@ class BenchmarkConfig:
 
     @classmethod
     def from_preset(cls, name="default", **overrides):
-        """Settings of a named preset (``"default"``, ``"quick"``, ``"tiny"``).
+        """Settings of a named preset (``"default"``, ``"quick"``, ``"gpu"``, ``"tiny"``).
 
         Parameters
         ----------
-        name : {"default", "quick", "tiny"}
+        name : {"default", "quick", "gpu", "tiny"}
             The preset.
         **overrides
             Fields to change.

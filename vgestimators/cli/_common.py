@@ -130,3 +130,52 @@ def markdown_table(frame):
     lines = ["| " + " | ".join(row) + " |" for row in cells]
     lines.insert(1, "|" + "---|" * len(frame.columns))
     return "\n".join(lines)
+
+
+def pair_folders(folder, species, *, mapping, images, against, hint, numbers=None):
+    """Pair image folders with species names; one CLI error for the unpaired.
+
+    Parameters
+    ----------
+    folder : Bunch
+        ``load_image_folder`` output.
+    species : list of str
+        The names to pair with.
+    mapping : dict or None
+        From ``--mapping``.
+    images : str
+        The image folder, for the message.
+    against : str
+        What ``species`` are, for the message ("of dna.fasta").
+    hint : str
+        What to do, for the message.
+    numbers : list or None
+        Class numbers of ``species`` (PFR2 tables).
+
+    Returns
+    -------
+    matches : dict
+    report : pandas.DataFrame
+        As :func:`vgestimators.datasets.match_species` returns them.
+    """
+    from ..datasets import match_species
+
+    matches, report = match_species(
+        [str(c) for c in folder.target_names],
+        species,
+        mapping=mapping,
+        image_numbers=folder.class_numbers if numbers is not None else None,
+        species_numbers=numbers,
+        on_unmatched="ignore",
+        return_report=True,
+    )
+    problems = report[report["how"].isin(["unmatched", "ambiguous"])]
+    if len(problems):
+        listed = "; ".join(
+            f"'{r.image_class}' ({r.note})" for r in problems.itertuples()
+        )
+        raise ValueError(
+            f"{len(problems)} image folder(s) of {images} match no species "
+            f"{against}: {listed}. {hint}"
+        )
+    return matches, report

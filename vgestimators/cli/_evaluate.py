@@ -9,6 +9,7 @@ import pandas as pd
 from ._common import (
     add_device,
     add_quiet,
+    pair_folders,
     predict_files,
     say,
     training_counts,
@@ -35,7 +36,8 @@ def add_parser(commands):
     parser.add_argument("--out", required=True, help="folder to write to")
     parser.add_argument(
         "--mapping",
-        help="CSV (image class, model species) for names that do not pair",
+        help="CSV (image class, model species; 'none' to leave a class out) for "
+        "names that do not pair; the header line is optional",
     )
     add_device(parser)
     add_quiet(parser)
@@ -110,7 +112,7 @@ def plot(table, summary, path):
 def run(args):
     from sklearn.metrics import balanced_accuracy_score
 
-    from ..datasets import load_image_folder, match_species, read_mapping
+    from ..datasets import load_image_folder, read_mapping
     from ..io import load_model
     from ._common import final_step
 
@@ -120,18 +122,27 @@ def run(args):
     folder = load_image_folder(args.images)
     known = [str(c) for c in np.asarray(clf.classes_)]
     mapping = read_mapping(args.mapping) if args.mapping else None
-    matches = match_species(
-        [str(c) for c in folder.target_names], known, mapping=mapping
+    matches, report = pair_folders(
+        folder,
+        known,
+        mapping=mapping,
+        images=args.images,
+        against="the model knows",
+        hint="Pair the names in a --mapping CSV file (image class, model "
+        "species), or leave those folders out ('none').",
     )
+    excluded = set(report.loc[report["how"] == "excluded", "image_class"])
     several = {k: v for k, v in matches.items() if isinstance(v, tuple)}
     if several:
         raise ValueError(
             f"image classes pair with several species of the model: {several}; "
             "give one species per class in --mapping."
         )
-    y_true = np.array([matches[c] for c in np.asarray(folder.target).astype(str)])
+    target = np.asarray(folder.target).astype(str)
+    kept = ~np.isin(target, list(excluded))
+    y_true = np.array([matches[c] for c in target[kept]])
     out.mkdir(parents=True, exist_ok=True)
-    files = np.asarray(folder.filenames)
+    files = np.asarray(folder.filenames)[kept]
     say(f"{len(files)} images of {len(matches)} species to evaluate", args.quiet)
     _, y_pred, _ = predict_files(model, files, quiet=args.quiet, desc="evaluating")
     y_pred = np.asarray(y_pred).astype(str)
@@ -159,7 +170,7 @@ def run(args):
     except ImportError:
         figure = None
         say(
-            "matplotlib is not installed: no figure (pip install matplotlib)",
+            "matplotlib is not installed: no figure (pip install -e '.[plot]')",
             args.quiet,
         )
     say(

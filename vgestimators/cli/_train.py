@@ -7,7 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import add_device, add_quiet, markdown_table, read_config, say
+from ._common import (
+    add_device,
+    add_quiet,
+    markdown_table,
+    pair_folders,
+    read_config,
+    say,
+)
 
 
 def add_parser(commands):
@@ -32,8 +39,9 @@ def add_parser(commands):
     )
     parser.add_argument(
         "--mapping",
-        help="CSV with two columns (image class, species name in SEQUENCES) for "
-        "names that do not pair by themselves",
+        help="CSV with two columns (image class, species name in SEQUENCES; "
+        "'none' for a class without sequences) for names that do not pair by "
+        "themselves; the header line is optional",
     )
     parser.add_argument(
         "--species-field",
@@ -45,7 +53,15 @@ def add_parser(commands):
     parser.add_argument(
         "--header-sep", default="|", help="field separator of FASTA headers"
     )
-    parser.add_argument("--out", required=True, help="model file to write")
+    parser.add_argument(
+        "--out", required=True, help="model file to write (folders are created)"
+    )
+    parser.add_argument(
+        "--skip-bad-images",
+        action="store_true",
+        help="train without image files that cannot be decoded (listed in the "
+        "report) instead of stopping",
+    )
     parser.add_argument(
         "--backbone",
         choices=["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"],
@@ -62,7 +78,7 @@ def add_parser(commands):
         "--config",
         help="JSON or YAML file of further estimator parameters, as "
         '{"embedder__lr": 0.001} or {"embedder": {"lr": 0.001}, '
-        '"aligner": {"shrinkage": 2}}',
+        '"aligner": {"shrinkage": 2}}; the flags above win over it',
     )
     add_quiet(parser)
     parser.set_defaults(run=run)
@@ -81,11 +97,46 @@ def _species_rule(text):
     return text
 
 
+def check_images(folder, args):
+    """Decode every image once, with a progress bar; drop or stop on bad ones.
+
+    Returns the folder's filenames and labels without the unreadable files
+    (with ``--skip-bad-images``) and the list of ``(path, reason)`` left out.
+    """
+    from ..utils._images import scan_image_files
+    from ._common import progress
+
+    files = np.asarray(folder.filenames)
+    bad = []
+    chunk = 256
+    with progress(
+        total=len(files), quiet=args.quiet, desc="checking images", unit="img"
+    ) as bar:
+        for start in range(0, len(files), chunk):
+            found, _ = scan_image_files(files[start : start + chunk], decode=True)
+            bad += [(start + row, path, reason) for row, path, reason in found]
+            bar.update(min(chunk, len(files) - start))
+    if bad and not args.skip_bad_images:
+        listed = "; ".join(f"{path} ({reason})" for _, path, reason in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise ValueError(
+            f"{len(bad)} image file(s) cannot be read: {listed}{more}. Fix or "
+            "remove them, or pass --skip-bad-images to train without them."
+        )
+    keep = np.ones(len(files), dtype=bool)
+    keep[[row for row, _, _ in bad]] = False
+    if bad:
+        say(
+            f"left out {len(bad)} unreadable image file(s) (see the report)", args.quiet
+        )
+    target = np.asarray(folder.target).astype(str)
+    return files[keep], target[keep], [(path, reason) for _, path, reason in bad]
+
+
 def load_training_data(args):
     """Images, labels, relabelled sequences and the pairing report."""
     from ..datasets import (
         load_image_folder,
-        match_species,
         read_mapping,
         read_sequences,
         relabel_sequences,
@@ -96,67 +147,66 @@ def load_training_data(args):
         args.sequences, species=_species_rule(args.species_field), sep=args.header_sep
     )
     mapping = read_mapping(args.mapping) if args.mapping else None
-    _, report = match_species(
-        [str(c) for c in folder.target_names],
+    pair_folders(
+        folder,
         sequences["species"].tolist(),
         mapping=mapping,
-        image_numbers=folder.class_numbers if "number" in sequences else None,
-        species_numbers=sequences["number"] if "number" in sequences else None,
-        on_unmatched="ignore",
-        return_report=True,
+        images=args.images,
+        against=f"of {args.sequences}",
+        hint="Add their sequences, or pair the names in a --mapping CSV file "
+        "(image class, species name; 'none' to keep a class without "
+        "sequences).",
+        numbers=sequences["number"].tolist() if "number" in sequences else None,
     )
-    problems = report[report["how"].isin(["unmatched", "ambiguous"])]
-    if len(problems):
-        listed = "; ".join(
-            f"'{r.image_class}' ({r.note})" for r in problems.itertuples()
-        )
-        raise ValueError(
-            f"{len(problems)} species of {args.images} have no sequence in "
-            f"{args.sequences}: {listed}. Add their sequences, or pair the names "
-            "in a --mapping CSV file (columns: image class, species name)."
-        )
     relabelled, pairing = relabel_sequences(
         sequences,
         [str(c) for c in folder.target_names],
         mapping=mapping,
         image_numbers=folder.class_numbers,
     )
-    return folder, relabelled, pairing
+    return folder, relabelled, pairing, mapping
 
 
-def build_model(args, sequences):
-    """The recommended SpeciesPipeline with the command line's settings."""
+def build_model(args, sequences, mapping=None):
+    """The recommended SpeciesPipeline: --config first, then the flags."""
     from ..pipeline import make_species_pipeline
 
-    embedder = {"device": args.device, "verbose": 0 if args.quiet else 2}
-    for flag, name in (
-        ("backbone", "backbone"),
-        ("image_size", "image_size"),
-        ("max_epochs", "max_epochs"),
-        ("batch_size", "batch_size"),
-        ("seed", "random_state"),
-    ):
-        value = getattr(args, flag)
-        if value is not None:
-            embedder[name] = value
-    aligner = {} if args.seed is None else {"random_state": args.seed}
-    model = make_species_pipeline(sequences, embedder=embedder, aligner=aligner)
+    aligner = {}
+    if mapping and any(v is None for v in mapping.values()):
+        # classes the mapping pairs with no species keep their visual mean
+        aligner["missing_anchors"] = "visual_only"
+    model = make_species_pipeline(sequences, aligner=aligner)
     if args.config:
         params = read_config(args.config)
         try:
             model.set_params(**params)
         except ValueError as exc:
             raise ValueError(f"config file {args.config}: {exc}") from None
-    return model
+    flags = {
+        "embedder__device": args.device,
+        "embedder__verbose": 0 if args.quiet else 2,
+    }
+    for flag, name in (
+        ("backbone", "embedder__backbone"),
+        ("image_size", "embedder__image_size"),
+        ("max_epochs", "embedder__max_epochs"),
+        ("batch_size", "embedder__batch_size"),
+        ("seed", "embedder__random_state"),
+        ("seed", "aligner__random_state"),
+    ):
+        value = getattr(args, flag)
+        if value is not None:
+            flags[name] = value
+    return model.set_params(**flags)
 
 
-def species_table(folder, pairing, model):
+def species_table(y, pairing, model):
     """One row per species: images, sequences, how the names were paired."""
     import pandas as pd
 
-    counts = folder.classes["n_images"]
+    names, counts = np.unique(y, return_counts=True)
     rows = []
-    for image_class, n in counts.items():
+    for image_class, n in zip(names, counts, strict=True):
         paired = pairing[pairing["image_class"] == image_class]
         rows.append(
             {
@@ -164,7 +214,7 @@ def species_table(folder, pairing, model):
                 "n_images": int(n),
                 "n_sequences": int(paired["n_sequences"].sum()),
                 "dna_names": ", ".join(paired["species"].astype(str)),
-                "how": ", ".join(sorted(set(paired["how"]))),
+                "how": ", ".join(sorted(set(paired["how"]))) or "images only",
             }
         )
     for row in pairing[pairing["how"] == "dna only"].itertuples():
@@ -192,7 +242,7 @@ def species_table(folder, pairing, model):
     return table
 
 
-def write_report(path, args, folder, table, model, seconds, versions):
+def write_report(path, args, folder, table, model, seconds, versions, bad):
     """The training report: data, pairing, settings, training, in Markdown."""
     from sklearn.base import clone
 
@@ -230,11 +280,10 @@ def write_report(path, args, folder, table, model, seconds, versions):
         f"- species with DNA and no images ({len(image_less)}): "
         + (", ".join(image_less) if image_less else "none")
     )
-    if len(folder.skipped):
-        reasons = folder.skipped["reason"].value_counts().to_dict()
-        lines.append(f"- files not used: {reasons}")
-    if getattr(embedder, "n_skipped_images_", 0):
-        lines.append(f"- unreadable images skipped: {embedder.n_skipped_images_}")
+    for row in folder.skipped.itertuples():
+        lines.append(f"- not used: {row.path} ({row.reason})")
+    for name, reason in bad:
+        lines.append(f"- not used (--skip-bad-images): {name} ({reason})")
     lines += [
         "",
         "## Settings",
@@ -275,39 +324,38 @@ def run(args):
     out = Path(args.out)
     if out.is_dir():
         raise ValueError(f"--out {out} is a folder; give the model file to write.")
-    if not out.parent.exists():
-        raise FileNotFoundError(f"the folder of --out does not exist: '{out.parent}'.")
     start = time.perf_counter()
     say(
         f"vgestimators {__version__}: reading {args.images} and {args.sequences}",
         args.quiet,
     )
-    folder, sequences, pairing = load_training_data(args)
-    model = build_model(args, sequences)
+    folder, sequences, pairing, mapping = load_training_data(args)
+    model = build_model(args, sequences, mapping)
     y = np.asarray(folder.target).astype(str)
     model.check_species(y)  # names first: seconds, not hours
     image_less = pairing.loc[pairing["how"] == "dna only", "species"].tolist()
     say(
         f"{len(y)} images of {len(set(y))} species; {len(sequences)} sequences; "
-        f"{len(image_less)} species with DNA and no images",
+        f"species with DNA and no images: {len(image_less)}",
         args.quiet,
     )
+    files, y, bad = check_images(folder, args)
     from ..utils._device import resolve_device
 
     embedder = model.steps[0][1]
     say(
         f"training {embedder.backbone} at {embedder.image_size} px for "
-        f"{embedder.max_epochs} epochs on {resolve_device(embedder.device)} "
-        "(every image is decoded first)",
+        f"{embedder.max_epochs} epochs on {resolve_device(embedder.device)}",
         args.quiet,
     )
-    model.fit(np.asarray(folder.filenames), y)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.fit(files, y)
     seconds = time.perf_counter() - start
-    table = species_table(folder, pairing, model)
+    table = species_table(y, pairing, model)
     versions = _versions()
     report = out.with_name(out.stem + ".report.md")
     species_csv = out.with_name(out.stem + ".species.csv")
-    write_report(report, args, folder, table, model, seconds, versions)
+    write_report(report, args, folder, table, model, seconds, versions, bad)
     table.to_csv(species_csv, index=False)
     # the sequences are data: kept in the aligner's fitted anchors, not twice
     save_model(

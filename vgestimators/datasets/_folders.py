@@ -104,23 +104,16 @@ def _list_folder(folder, recursive):
     return files, skipped
 
 
-def _verify(path):
-    """None if PIL can identify and verify the file, else the reason."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as img:
-            img.verify()
-    except UnidentifiedImageError:
-        return "Pillow cannot identify the image format"
-    except (OSError, SyntaxError, ValueError) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
-
-
 def _find_unreadable(paths):
-    """``(path, reason)`` of each file of ``paths`` that Pillow cannot read."""
-    return [(path, reason) for path in paths if (reason := _verify(path)) is not None]
+    """``(path, reason)`` of each file of ``paths`` that cannot be decoded.
+
+    Every file is decoded in full (JPEG at reduced scale), in threads, by
+    the same check the image embedder runs before training.
+    """
+    from ..utils._images import scan_image_files
+
+    bad, _ = scan_image_files([str(p) for p in paths], decode=True)
+    return [(paths[row], reason) for row, _, reason in bad]
 
 
 def _unreadable_error(names, where):
@@ -183,10 +176,11 @@ def load_image_folder(
         ``"Globigerinoides sacculifer"``.  If False the folder names are the
         class names, verbatim.
     verify : bool, default=False
-        If True, open every image's header with Pillow (``Image.verify``) and
-        report files that cannot be read, by name.  This reads every file,
-        which takes time on large sets; it catches files that are not images
-        or have a broken header, not every truncated image body.
+        If True, decode every image with Pillow (in threads; JPEG at reduced
+        scale) and report the files that cannot be read, by name: files
+        that are not images, broken headers and truncated or corrupt image
+        bodies alike, by the check the image embedder runs before training.
+        This reads every file, which takes time on large sets.
     on_error : {"raise", "skip"}, default="raise"
         With ``verify=True``: raise a ``ValueError`` naming the unreadable
         files, or skip them with a warning; skipped files are listed in
@@ -558,8 +552,8 @@ def list_images(
         If True, a folder's subfolders are searched too; if False only the
         files directly in it are listed.
     verify : bool, default=False
-        If True, open every image's header with Pillow (``Image.verify``) and
-        report files that cannot be read, by name.
+        If True, decode every image (as ``load_image_folder(verify=True)``)
+        and report the files that cannot be read, by name.
     on_error : {"raise", "skip"}, default="raise"
         With ``verify=True``: raise a ``ValueError`` naming the unreadable
         files, or leave them out with a warning.

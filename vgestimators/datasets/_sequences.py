@@ -95,12 +95,23 @@ default="description"
     return table[["sequence", "species"]].reset_index(drop=True)
 
 
+#: First cells that mark a header line of a mapping file (compared lower-case).
+MAPPING_HEADERS = {"image class", "image_class", "imageclass", "class", "folder", "image"}
+#: Species cells that mean "this image class has no sequences".
+NO_SPECIES = {"", "none", "-", "na", "n/a"}
+
+
 def read_mapping(path):
     """A two-column CSV (image class, species name) as a dict.
 
-    The first line is a header (any names); each further line pairs one
-    image class with one species name of the sequence file. A class may
-    appear on several lines (several species in one image class).
+    Each line pairs one image class with one species name of the sequence
+    file; a class may appear on several lines (several species in one
+    image class). A first line naming the columns is optional: it is
+    recognised by its first cell (``image_class``, ``image class``,
+    ``class``, ``folder`` or ``image``); any other first line is data, so
+    a header with other names is reported as an unknown image class rather
+    than ignored. A species cell that is empty or ``none`` (or ``-``,
+    ``NA``) says that the class has no sequences: it is kept as images only.
 
     Parameters
     ----------
@@ -110,13 +121,15 @@ def read_mapping(path):
     Returns
     -------
     dict
-        Image class -> species name, or tuple of names.
+        Image class -> species name, tuple of names, or None.
 
     Raises
     ------
+    FileNotFoundError
+        If ``path`` is not a file.
     ValueError
-        If the file has fewer than two columns or an empty cell (naming the
-        line).
+        If the file is empty, has fewer than two columns, or a line has no
+        image class (naming the line).
 
     Examples
     --------
@@ -124,26 +137,46 @@ def read_mapping(path):
     >>> from pathlib import Path
     >>> from vgestimators.datasets import read_mapping
     >>> path = Path(tempfile.mkdtemp()) / "mapping.csv"
-    >>> _ = path.write_text("image_class,species\\nsacc,Trilobatus sacculifer\\n")
+    >>> _ = path.write_text("image_class,species\\nsacc,Trilobatus sacculifer\\n"
+    ...                     "blurry shots,none\\n")
     >>> read_mapping(path)
-    {'sacc': 'Trilobatus sacculifer'}
+    {'sacc': 'Trilobatus sacculifer', 'blurry shots': None}
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"mapping file not found: '{path}'.")
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, header=None)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"mapping file {path} is empty.") from None
     if table.shape[1] < 2:
         raise ValueError(
             f"mapping file {path} needs two columns (image class, species); "
             f"it has {table.shape[1]}."
         )
+    first = 1
+    if str(table.iloc[0, 0]).strip().lower() in MAPPING_HEADERS:
+        table, first = table.iloc[1:], 2
     mapping = {}
     for line, (image_class, name) in enumerate(
-        table.iloc[:, :2].itertuples(index=False), start=2
+        table.iloc[:, :2].itertuples(index=False), start=first
     ):
         image_class, name = str(image_class).strip(), str(name).strip()
-        if not image_class or not name:
-            raise ValueError(f"mapping file {path}, line {line}: empty cell.")
+        if not image_class:
+            raise ValueError(f"mapping file {path}, line {line}: no image class.")
+        if name.lower() in NO_SPECIES:
+            if mapping.get(image_class) is not None:
+                raise ValueError(
+                    f"mapping file {path}, line {line}: {image_class!r} is paired "
+                    "with a species on another line and with none here."
+                )
+            mapping[image_class] = None
+            continue
+        if image_class in mapping and mapping[image_class] is None:
+            raise ValueError(
+                f"mapping file {path}, line {line}: {image_class!r} is paired "
+                "with no species on another line and with one here."
+            )
         known = mapping.get(image_class)
         if known is None:
             mapping[image_class] = name

@@ -8,15 +8,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..utils._images import REDUCING_GAP, scan_image_files
 from ..utils._warnings import warn_user
 
 ON_BAD_IMAGE = ("raise", "skip")
-PURPOSES = ("fit", "transform")
-# Large images are shrunk in PIL to no less than REDUCING_GAP * image_size a
-# side; the final antialiased resize from there looks the same as from the
-# full image (PIL's own ``reducing_gap`` rule), and images under twice that
-# are left as they are.
-REDUCING_GAP = 2
+PURPOSES = ("fit", "fit_transform", "transform")
 
 
 def _is_torch_dataset(X):
@@ -117,76 +113,6 @@ def as_image_source(X):
         "uint8 arrays (n, h, w[, c]) or float arrays (n, c, h, w) in [0, 1]. "
         "A 2-D numeric array (flattened images) must be reshaped to (n, h, w)."
     )
-
-
-def _check_image_file(path, *, decode=False, image_size=224):
-    """Check one image file; return ``(reason, size)``.
-
-    ``reason`` is None if the file is readable, else why not; ``size`` is
-    ``(width, height)`` read from the header, or None. With ``decode=True``
-    the pixels are decoded too (JPEG at reduced scale, as the dataset
-    decodes it), which catches truncated or corrupt image bodies.
-    """
-    from PIL import Image
-
-    if not os.path.isfile(path):
-        return "no such file", None
-    size = None
-    try:
-        with Image.open(path) as im:
-            size = im.size
-            if decode:
-                target = REDUCING_GAP * image_size
-                im.draft("RGB", (target, target))
-                im.load()
-    except Image.DecompressionBombError as exc:
-        return (
-            f"too large for PIL: {exc} If you trust the file, raise "
-            f"PIL.Image.MAX_IMAGE_PIXELS (now {Image.MAX_IMAGE_PIXELS:,}; PIL "
-            "refuses images over twice it)",
-            None,
-        )
-    except Exception as exc:  # noqa: BLE001 - any failure makes the file unusable
-        what = "cannot be read as an image" if size is None else "cannot be decoded"
-        return f"{what} ({type(exc).__name__}: {exc})", size
-    return None, size
-
-
-def scan_image_files(paths, *, decode=False, image_size=224):
-    """Check image files before any is served; return ``(bad, large)``.
-
-    ``bad`` lists ``(row, path, reason)`` for each unreadable file and
-    ``large`` lists ``(row, path, (width, height))`` for each readable file
-    over PIL's ``MAX_IMAGE_PIXELS``, both in row order. Without ``decode``
-    only each header is read (the file exists and is an image of a known
-    format); with ``decode`` every file is decoded in full, in threads (PIL
-    releases the GIL while decoding).
-    """
-    from joblib import Parallel, delayed
-    from PIL import Image
-
-    with warnings.catch_warnings():
-        # large images are reported once by the caller, not once per file;
-        # threads, not processes, so that they share these filters
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        if decode and len(paths) > 1:
-            results = Parallel(n_jobs=-1, backend="threading")(
-                delayed(_check_image_file)(path, decode=True, image_size=image_size)
-                for path in paths
-            )
-        else:
-            results = [
-                _check_image_file(path, decode=decode, image_size=image_size)
-                for path in paths
-            ]
-    limit = Image.MAX_IMAGE_PIXELS
-    bad, large = [], []
-    for row, (path, (reason, size)) in enumerate(zip(paths, results, strict=True)):
-        if reason is not None:
-            bad.append((row, path, reason))
-        elif limit and size[0] * size[1] > limit:
-            large.append((row, path, size))
-    return bad, large
 
 
 def _format_bad(bad, limit=5):
@@ -305,8 +231,8 @@ class ImageDataset(Dataset):
         dataset is built (see ``purpose``): raise a ``ValueError`` naming
         the files and rows, or leave those rows out with a warning (their
         labels are left out with them; see ``skipped_`` and ``rows_``).
-        Must be "raise" with ``purpose="transform"``.
-    purpose : {"fit", "transform"}, default="fit"
+        Must be "raise" unless ``purpose="fit"``.
+    purpose : {"fit", "fit_transform", "transform"}, default="fit"
         What the dataset is for, which sets how image files are checked
         when it is built. "fit" (a training set, read once per epoch):
         every file is decoded in full (a JPEG at reduced scale), in
@@ -315,6 +241,9 @@ class ImageDataset(Dataset):
         row, each file read once): only the headers are read, a file that
         fails to decode later raises naming the file and its row, and no
         row can be left out, so unreadable files always raise.
+        "fit_transform" (training, then one output per input row, as in a
+        Pipeline's ``fit``): decoded in full as for "fit", and unreadable
+        files always raise, before any training.
 
         In both cases files larger than ``PIL.Image.MAX_IMAGE_PIXELS`` are
         reported by one warning (they are decoded at reduced size, without
@@ -361,9 +290,9 @@ class ImageDataset(Dataset):
             )
         if purpose not in PURPOSES:
             raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}.")
-        if purpose == "transform" and on_bad_image != "raise":
+        if purpose != "fit" and on_bad_image != "raise":
             raise ValueError(
-                "purpose='transform' needs on_bad_image='raise': every input row "
+                f"purpose={purpose!r} needs on_bad_image='raise': every input row "
                 f"needs an output, so no image can be left out; got {on_bad_image!r}."
             )
         self.kind, self.data = as_image_source(images)
@@ -380,17 +309,23 @@ class ImageDataset(Dataset):
         rows = np.arange(n)
         if self.kind == "paths":
             bad, large = scan_image_files(
-                self.data, decode=purpose == "fit", image_size=self.image_size
+                self.data, decode=purpose != "transform", image_size=self.image_size
             )
             if large:
                 self._warn_large(large, n)
             if bad and on_bad_image == "raise":
-                hint = (
-                    "Fix or remove them, or pass on_bad_image='skip' to leave them out."
-                    if purpose == "fit"
-                    else "Fix them, or remove those rows from X: there is one "
-                    "output row per input, so no image can be left out here."
-                )
+                hint = {
+                    "fit": "Fix or remove them, or pass on_bad_image='skip' to "
+                    "leave them out.",
+                    "fit_transform": "Fix them, or remove them from X and y "
+                    "first (e.g. load_image_folder(root, verify=True, "
+                    "on_error='skip')): fit_transform, and so a Pipeline's fit, "
+                    "returns one row per input, so no image can be left out "
+                    "here, whatever on_bad_image says.",
+                    "transform": "Fix them, or remove those rows from X: there "
+                    "is one output row per input, so no image can be left out "
+                    "here.",
+                }[purpose]
                 raise ValueError(
                     f"{len(bad)} of {n} image files cannot be read: "
                     f"{_format_bad(bad)}. {hint}"

@@ -676,6 +676,32 @@ class TripletImageEmbedder(
         self : TripletImageEmbedder
             Fitted estimator.
         """
+        return self._fit(X, y, purpose="fit")
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit_transform(self, X, y=None):
+        """Train on ``X`` and ``y``, then embed ``X`` (what a Pipeline's fit calls).
+
+        One embedding is returned per row of ``X``, so no image can be left
+        out: an unreadable file raises before training, naming it, whatever
+        ``on_bad_image`` says (remove such files from ``X`` and ``y``
+        first, e.g. with ``load_image_folder(root, verify=True,
+        on_error="skip")``).
+
+        Parameters
+        ----------
+        X : array-like or torch Dataset
+            Images of any kind accepted by ``fit``.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_samples, embedding_dim), float32
+        """
+        return self._fit(X, y, purpose="fit_transform").transform(X)
+
+    def _fit(self, X, y, purpose):
         self._check_skorch_kwargs()
         y = self._labels(X, y)
         classes, encoded = np.unique(y, return_inverse=True)
@@ -689,8 +715,8 @@ class TripletImageEmbedder(
             encoded,
             image_size=self.image_size,
             transform=self._augmentation(),
-            on_bad_image=self.on_bad_image,
-            purpose="fit",
+            on_bad_image=self.on_bad_image if purpose == "fit" else "raise",
+            purpose=purpose,
         )
         counts = np.bincount(dataset.labels, minlength=len(classes))
         if (counts == 0).any():
