@@ -176,41 +176,52 @@ class GeneticAnchors(TransformerMixin, BaseEstimator):
         ----------
         sequences : array-like of str of shape (n_sequences,), or of shape \
 (n_sequences, 1), or list of token sequences
-            Training sequences, as accepted by the embedder.
+            Training sequences, as accepted by the embedder; or a dask Series,
+            one-column DataFrame or Bag of them (``vgestimators[dask]``):
+            each partition is embedded where it lives and the anchors are a
+            per-species reduction of sums and counts (``aggregate="mean"``
+            only, no ``n_components``).
         labels : array-like of shape (n_sequences,)
-            Class (species) of each sequence.
+            Class (species) of each sequence; a dask collection partitioned
+            like ``sequences`` when they are one (e.g. ``ddf["species"]``).
 
         Returns
         -------
         self : GeneticAnchors
             The fitted estimator.
         """
-        validate_data(
-            self, sequences, reset=True, skip_check_array=True, ensure_2d=False
-        )
-        self.n_features_in_ = 1
-        rows = as_rows(sequences, name="sequences")
-        labels = _check_labels(labels, len(rows))
         if self.embedder is None:
             embedder = SGTTransformer(kmer=2, kmer_step=1, kappa=1.0)
         else:
             embedder = clone(self.embedder)
-        E = np.asarray(embedder.fit_transform(_as_input(sequences, rows)), dtype=float)
-        self.embedder_ = embedder
-        if E.ndim != 2 or E.shape[0] != len(rows):
-            raise ValueError(
-                f"The embedder returned shape {E.shape} for {len(rows)} sequences; "
-                "expected (n_sequences, n_features)."
+        from . import _dask
+
+        if _dask.is_dask_collection(sequences):
+            classes, raw, counts, E = self._fit_dask(embedder, sequences, labels)
+        else:
+            validate_data(
+                self, sequences, reset=True, skip_check_array=True, ensure_2d=False
             )
-        classes, y = np.unique(labels, return_inverse=True)
-        raw = np.vstack([self._aggregate(E[y == c]) for c in range(len(classes))])
+            rows = as_rows(sequences, name="sequences")
+            labels = _check_labels(labels, len(rows))
+            E = np.asarray(
+                embedder.fit_transform(_as_input(sequences, rows)), dtype=float
+            )
+            if E.ndim != 2 or E.shape[0] != len(rows):
+                raise ValueError(
+                    f"The embedder returned shape {E.shape} for {len(rows)} "
+                    "sequences; expected (n_sequences, n_features)."
+                )
+            classes, y = np.unique(labels, return_inverse=True)
+            raw = np.vstack([self._aggregate(E[y == c]) for c in range(len(classes))])
+            counts = np.bincount(y, minlength=len(classes))
+        self.n_features_in_ = 1
+        self.embedder_ = embedder
         self.classes_ = classes
         self.counts_ = pd.Series(
-            np.bincount(y, minlength=len(classes)),
-            index=pd.Index(classes, name="class"),
-            name="count",
+            counts, index=pd.Index(classes, name="class"), name="count"
         )
-        names = _embedding_names(embedder, E.shape[1])
+        names = _embedding_names(embedder, raw.shape[1])
         self.raw_anchors_ = pd.DataFrame(
             raw, index=pd.Index(classes, name="class"), columns=names
         )
@@ -285,6 +296,29 @@ class GeneticAnchors(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         _check_feature_names_in(self, input_features, generate_names=False)
         return np.asarray(self.anchors_.columns, dtype=object)
+
+    def _fit_dask(self, embedder, sequences, labels):
+        """Anchors of dask collections: per-species sums reduced across partitions."""
+        from . import _dask
+
+        if self.aggregate != "mean":
+            raise ValueError(
+                f"aggregate={self.aggregate!r} needs every sequence of a class in "
+                "one place; with dask collections use aggregate='mean' (a sum "
+                "and a count per partition)."
+            )
+        if self.n_components is not None:
+            raise ValueError(
+                "n_components (PCA over all sequences) is not available for dask "
+                "collections; reduce the anchors afterwards, or fit on a sample."
+            )
+        if isinstance(embedder, SGTTransformer):
+            embedder.fit(sequences)
+        else:
+            # any other embedder learns from the first partition(s) only
+            embedder.fit(_dask.first_rows(sequences))
+        classes, sums, counts = _dask.class_sums(embedder, sequences, labels)
+        return classes, sums / counts[:, None], counts, None
 
     def _aggregate(self, E):
         if self.aggregate == "mean":

@@ -176,7 +176,9 @@ class SGTTransformer(TransformerMixin, BaseEstimator):
         X : array-like of str of shape (n_sequences,), or of shape \
 (n_sequences, 1), or list of token sequences
             Sequences: strings, a one-column 2-D array or DataFrame, or lists
-            of tokens.
+            of tokens; or a dask Series, one-column DataFrame or Bag of them
+            (the alphabet, when not given, is then a reduction over the
+            partitions).
         y : None
             Ignored.
 
@@ -185,6 +187,14 @@ class SGTTransformer(TransformerMixin, BaseEstimator):
         self : SGTTransformer
             The fitted transformer.
         """
+        from . import _dask
+
+        if _dask.is_dask_collection(X):
+            # the alphabet is all fit learns: from every partition, or given
+            if self.alphabet is None:
+                X = [_dask.symbols(X, self.case_sensitive)]
+            else:
+                X = _dask.first_rows(X)
         validate_data(self, X, reset=True, skip_check_array=True, ensure_2d=False)
         self.n_features_in_ = 1
         rows = as_rows(X)
@@ -218,15 +228,21 @@ class SGTTransformer(TransformerMixin, BaseEstimator):
         ----------
         X : array-like of str of shape (n_sequences,), or of shape \
 (n_sequences, 1), or list of token sequences
-            Sequences, as in :meth:`fit`.
+            Sequences, as in :meth:`fit`. A dask collection is embedded
+            partition by partition where it lives (``vgestimators[dask]``).
 
         Returns
         -------
         X_new : ndarray of float64 of shape (n_sequences, A * A)
             SGT vectors, ``A = len(symbols_)``, in the reference's order
-            (see :meth:`get_feature_names_out`).
+            (see :meth:`get_feature_names_out`); a lazy dask array, chunked
+            by partition, for dask input.
         """
         check_is_fitted(self)
+        from . import _dask
+
+        if _dask.is_dask_collection(X):
+            return _dask.transform(self, X, len(self.symbols_) ** 2)
         validate_data(self, X, reset=False, skip_check_array=True, ensure_2d=False)
         rows = as_rows(X)
         codes, lengths = encode(rows, self.alphabet_, self.case_sensitive)

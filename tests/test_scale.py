@@ -1,0 +1,127 @@
+"""Beyond one process: Dask for searches and sequences, faiss for neighbours."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+dd = pytest.importorskip("dask.dataframe", reason="needs vgestimators[dask]")
+distributed = pytest.importorskip("dask.distributed", reason="needs vgestimators[dask]")
+
+from vgestimators.genetics import GeneticAnchors, SGTTransformer  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    # two worker processes, one thread each, as the scaling docs recommend
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            env={"OMP_NUM_THREADS": "1"},
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(scope="module")
+def sequences():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(40, 300, size=600)
+    seqs = ["".join(rng.choice(list("ACGTN"), size=n)) for n in lengths]
+    species = rng.choice(["Orbulina universa", "Candeina nitida", "G b", "H p"], 600)
+    return pd.DataFrame({"sequence": seqs, "species": species})
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "cluster"])
+def test_dask_sgt_and_anchors_equal_one_process(sequences, scheduler, request):
+    if scheduler == "cluster":
+        request.getfixturevalue("client")
+    ddf = dd.from_pandas(sequences, npartitions=5)
+    one = SGTTransformer(kmer=2).fit(sequences["sequence"])
+    lazy = SGTTransformer(kmer=2).fit(ddf["sequence"]).transform(ddf["sequence"])
+    assert np.isnan(lazy.shape[0]) and lazy.shape[1] == 256
+    computed = lazy.compute(scheduler=None if scheduler == "cluster" else "threads")
+    # SGT is computed in batches: a row's last bit may depend on its batch
+    np.testing.assert_allclose(
+        computed, one.transform(sequences["sequence"]), rtol=1e-13, atol=0
+    )
+    # the alphabet learned by a reduction over the partitions
+    learned = SGTTransformer(alphabet=None).fit(ddf["sequence"])
+    assert learned.alphabet_ == ["A", "C", "G", "N", "T"]
+
+    reference = GeneticAnchors().fit(sequences["sequence"], sequences["species"])
+    distributed_fit = GeneticAnchors().fit(ddf["sequence"], ddf["species"])
+    np.testing.assert_array_equal(distributed_fit.classes_, reference.classes_)
+    pd.testing.assert_series_equal(distributed_fit.counts_, reference.counts_)
+    # the same numbers, up to the order of the sums
+    np.testing.assert_allclose(
+        distributed_fit.anchors_.to_numpy(),
+        reference.anchors_.to_numpy(),
+        rtol=0,
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        distributed_fit.raw_anchors_.to_numpy(),
+        reference.raw_anchors_.to_numpy(),
+        rtol=1e-13,
+    )
+
+
+def test_dask_bag_input_and_errors(sequences):
+    import dask.bag as db
+
+    bag = db.from_sequence(sequences["sequence"].tolist(), npartitions=3)
+    labels = db.from_sequence(sequences["species"].tolist(), npartitions=3)
+    reference = GeneticAnchors().fit(sequences["sequence"], sequences["species"])
+    fitted = GeneticAnchors().fit(bag, labels)
+    np.testing.assert_allclose(
+        fitted.anchors_.to_numpy(), reference.anchors_.to_numpy(), atol=1e-12
+    )
+    with pytest.raises(ValueError, match="3 partitions and labels 2"):
+        GeneticAnchors().fit(
+            bag, db.from_sequence(sequences["species"].tolist(), npartitions=2)
+        )
+    with pytest.raises(TypeError, match="labels must be a dask collection"):
+        GeneticAnchors().fit(bag, sequences["species"])
+    with pytest.raises(ValueError, match="aggregate='median' needs every sequence"):
+        GeneticAnchors(aggregate="median").fit(bag, labels)
+
+
+def test_grid_search_of_the_whole_pipeline_on_a_local_cluster(client):
+    import joblib
+    from sklearn.model_selection import GridSearchCV
+
+    from vgestimators import make_species_pipeline
+    from vgestimators.datasets import make_forams
+
+    data = make_forams(n_species=4, n_images=96, image_size=16, random_state=0)
+    pipe = make_species_pipeline(
+        data.sequences,
+        embedder={
+            "backbone": "resnet18",
+            "image_size": 16,
+            "max_epochs": 1,
+            "batch_size": 16,
+            "device": "cpu",
+            "verbose": 0,
+            "random_state": 0,
+        },
+        aligner={"random_state": 0},
+    )
+    search = GridSearchCV(
+        pipe,
+        {"embedder__embedding_dim": [16, 32], "aligner__shrinkage": [0.0, "auto"]},
+        cv=2,
+        n_jobs=-1,
+    )
+    with joblib.parallel_backend("dask"), distributed.get_task_stream(client) as ts:
+        search.fit(data.images, data.target)
+    assert len(search.cv_results_["params"]) == 4
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    # the 8 fits (4 settings x 2 folds) ran as tasks in both worker processes
+    workers = {task["worker"] for task in ts.data}
+    assert len(ts.data) >= 8 and len(workers) == 2
+    assert search.best_estimator_.predict(data.images[:5]).shape == (5,)

@@ -1,0 +1,185 @@
+"""Sequences in dask collections: SGT by partition, anchors by reduction.
+
+Only imported when a dask collection is passed, so dask stays optional
+(``pip install "vgestimators[dask]"``). Each partition is embedded where it
+lives (a worker of a ``dask.distributed`` cluster, or a thread of the local
+scheduler) and only small results travel: embeddings as a dask array, or,
+for anchors, per-species sums and counts.
+"""
+
+import numpy as np
+import pandas as pd
+
+
+def is_dask_collection(value):
+    """True for dask DataFrames, Series, Bags and Arrays (without importing dask)."""
+    return hasattr(value, "__dask_graph__") and hasattr(value, "to_delayed")
+
+
+def _partitions(collection, name):
+    """The delayed partitions of a dask Series, one-column DataFrame or Bag."""
+    import dask.dataframe as dd
+
+    if isinstance(collection, dd.DataFrame):
+        if len(collection.columns) != 1:
+            raise ValueError(
+                f"{name} must be a dask Series, a one-column dask DataFrame or a "
+                f"dask Bag; got a DataFrame with columns {list(collection.columns)}."
+            )
+        collection = collection[collection.columns[0]]
+    parts = collection.to_delayed()
+    if hasattr(parts, "ravel"):  # a dask Array gives an array of blocks
+        parts = list(parts.ravel())
+    return list(parts)
+
+
+def _as_list(part):
+    if isinstance(part, pd.Series | pd.DataFrame | np.ndarray):
+        return np.asarray(part, dtype=object).reshape(len(part), -1)[:, 0].tolist()
+    return list(part)
+
+
+def transform(embedder, sequences, n_features):
+    """``embedder.transform`` of every partition, as a lazy dask array.
+
+    Parameters
+    ----------
+    embedder : fitted transformer
+        Applied to each partition as a list of sequences.
+    sequences : dask Series, one-column DataFrame, Bag or Array
+    n_features : int
+        Width of the embeddings.
+
+    Returns
+    -------
+    dask.array.Array of shape (n_sequences, n_features)
+        Chunked by partition (chunk lengths unknown until computed).
+    """
+    import dask
+    import dask.array as da
+
+    blocks = [
+        da.from_delayed(
+            dask.delayed(_embed)(embedder, part, n_features),
+            shape=(np.nan, n_features),
+            dtype=np.float64,
+        )
+        for part in _partitions(sequences, "sequences")
+    ]
+    return da.concatenate(blocks, axis=0, allow_unknown_chunksizes=True)
+
+
+def _embed(embedder, part, n_features):
+    rows = _as_list(part)
+    if not rows:
+        return np.zeros((0, n_features))
+    return np.asarray(embedder.transform(rows), dtype=np.float64)
+
+
+def class_sums(embedder, sequences, labels):
+    """Per-class sums and counts of the embeddings, reduced across partitions.
+
+    Returns
+    -------
+    classes : ndarray
+        Sorted class labels.
+    sums : ndarray of shape (n_classes, n_features)
+    counts : ndarray of int of shape (n_classes,)
+    """
+    import dask
+
+    seq_parts = _partitions(sequences, "sequences")
+    if labels is None:
+        raise ValueError("labels are required: one class label per sequence.")
+    if not is_dask_collection(labels):
+        raise TypeError(
+            "with dask sequences, labels must be a dask collection partitioned "
+            "like them (e.g. sequences=ddf['sequence'], labels=ddf['species'])."
+        )
+    label_parts = _partitions(labels, "labels")
+    if len(label_parts) != len(seq_parts):
+        raise ValueError(
+            f"sequences have {len(seq_parts)} partitions and labels "
+            f"{len(label_parts)}; take both from one dask collection."
+        )
+    pieces = [
+        dask.delayed(_partition_sums)(embedder, s, y, k)
+        for k, (s, y) in enumerate(zip(seq_parts, label_parts, strict=True))
+    ]
+    return dask.delayed(_combine)(pieces).compute()
+
+
+def _partition_sums(embedder, sequences, labels, index):
+    rows, labels = _as_list(sequences), _as_list(labels)
+    if len(rows) != len(labels):
+        raise ValueError(
+            f"partition {index}: {len(rows)} sequences but {len(labels)} labels; "
+            "take both from one dask collection."
+        )
+    if not rows:
+        return {}
+    missing = [i for i, v in enumerate(labels) if v is None or v != v]
+    if missing:
+        raise ValueError(
+            f"partition {index}: sequences at rows {missing[:10]} of the "
+            "partition have no label."
+        )
+    E = np.asarray(embedder.transform(rows), dtype=np.float64)
+    classes, inverse = np.unique(np.asarray(labels), return_inverse=True)
+    sums = np.zeros((len(classes), E.shape[1]))
+    np.add.at(sums, inverse, E)
+    counts = np.bincount(inverse, minlength=len(classes))
+    return {c: (sums[i], int(counts[i])) for i, c in enumerate(classes.tolist())}
+
+
+def _combine(pieces):
+    total = {}
+    for piece in pieces:
+        for label, (s, n) in piece.items():
+            if label in total:
+                total[label] = (total[label][0] + s, total[label][1] + n)
+            else:
+                total[label] = (s, n)
+    if not total:
+        raise ValueError("the dask collections hold no sequence.")
+    classes = np.array(sorted(total))
+    sums = np.vstack([total[c][0] for c in classes.tolist()])
+    counts = np.array([total[c][1] for c in classes.tolist()])
+    return classes, sums, counts
+
+
+def symbols(sequences, case_sensitive):
+    """The sorted union of the symbols of every partition (a reduction)."""
+    import dask
+
+    from ._input import symbols_in
+
+    found = dask.compute(
+        *[
+            dask.delayed(_symbols_of)(part, case_sensitive)
+            for part in _partitions(sequences, "sequences")
+        ]
+    )
+    rows = [list(s) for s in found if s]
+    if not rows:
+        raise ValueError("the dask collection holds no sequence.")
+    return symbols_in(rows, case_sensitive)
+
+
+def _symbols_of(part, case_sensitive):
+    from ._input import as_rows, symbols_in
+
+    rows = _as_list(part)
+    return symbols_in(as_rows(rows), case_sensitive) if rows else []
+
+
+def first_rows(sequences, n=1000):
+    """Up to ``n`` sequences of the first non-empty partitions (to fit on)."""
+    rows = []
+    for part in _partitions(sequences, "sequences"):
+        rows += _as_list(part.compute())
+        if len(rows) >= n:
+            break
+    if not rows:
+        raise ValueError("the dask collection holds no sequence.")
+    return rows[:n]
