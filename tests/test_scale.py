@@ -125,3 +125,26 @@ def test_grid_search_of_the_whole_pipeline_on_a_local_cluster(client):
     workers = {task["worker"] for task in ts.data}
     assert len(ts.data) >= 8 and len(workers) == 2
     assert search.best_estimator_.predict(data.images[:5]).shape == (5,)
+
+
+def test_faiss_neighbours_equal_scikit_learn_and_pickle():
+    import pickle
+
+    pytest.importorskip("faiss", reason="needs vgestimators[faiss]")
+    from vgestimators import VisualGeneticAligner
+    from vgestimators.datasets import make_linked_embeddings
+
+    data = make_linked_embeddings(random_state=0)
+    params = dict(anchors=data.anchors, classifier="knn", max_epochs=20, random_state=0)
+    exact = VisualGeneticAligner(knn_algorithm="sklearn", **params).fit(
+        data.X_train, data.y_train
+    )
+    fast = VisualGeneticAligner(knn_algorithm="faiss", **params).fit(
+        data.X_train, data.y_train
+    )
+    np.testing.assert_array_equal(fast.predict(data.X_test), exact.predict(data.X_test))
+    np.testing.assert_allclose(
+        fast.predict_proba(data.X_test), exact.predict_proba(data.X_test), atol=1e-6
+    )
+    again = pickle.loads(pickle.dumps(fast))
+    np.testing.assert_array_equal(again.predict(data.X_test), fast.predict(data.X_test))

@@ -7,6 +7,7 @@ __getattr__, __dir__, __all__ = attach(
     {
         "TripletImageEmbedder": "._embedder",
         "ImageDataset": "._data",
+        "embed_to_file": "._to_file",
         "build_backbone": "._backbones",
         "default_augmentation": "._transforms",
         "light_augmentation": "._transforms",
