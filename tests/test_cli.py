@@ -270,6 +270,9 @@ def test_config_file_sets_any_parameter_and_bad_names_fail_early(
 
 
 def test_predict_errors_are_one_line(tmp_path, capsys):
+    from PIL import Image
+
+    Image.new("RGB", (8, 8)).save(tmp_path / "shot.png")
     assert (
         main(
             [
@@ -285,6 +288,20 @@ def test_predict_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("vgestimators predict: error:") and "none.joblib" in err
     assert len(err.splitlines()) == 1
+    # the images are checked before the model is read
+    assert (
+        main(
+            [
+                "predict",
+                str(tmp_path / "none.joblib"),
+                str(tmp_path / "gone"),
+                "--out",
+                str(tmp_path / "p.csv"),
+            ]
+        )
+        == 2
+    )
+    assert "gone" in capsys.readouterr().err
 
 
 def _copy_images(source, target):
@@ -427,3 +444,50 @@ def test_evaluate_names_folders_the_model_does_not_know(species_data, tmp_path, 
     )
     per_species = pd.read_csv(tmp_path / "ev" / "per_species.csv")
     assert "Hastigerina pelagica" not in set(per_species["species"])
+
+
+def test_review_findings_mapping_none_folders_and_recursive_predict(
+    species_data, tmp_path, capsys
+):
+    images = _copy_images(species_data["images"], tmp_path / "images")
+    first = species_data["species"][0]
+    # a "none" line for a class whose sequences are in the file: an error,
+    # not the DNA used anyway
+    mapping = tmp_path / "pairs.csv"
+    mapping.write_text(f"{first},none\n")
+    args = [
+        "train",
+        "--images",
+        str(images),
+        "--sequences",
+        str(species_data["fasta"]),
+        "--out",
+        str(tmp_path / "m.joblib"),
+        *TRAIN,
+        "--quiet",
+    ]
+    assert main([*args, "--mapping", str(mapping)]) == 2
+    assert "have no sequences, but the sequences name" in capsys.readouterr().err
+    # a species whose files are all unreadable keeps its row in the table
+    for png in (images / first).glob("*.png"):
+        png.write_bytes(png.read_bytes()[:40])
+    assert main([*args, "--skip-bad-images"]) == 0
+    table = pd.read_csv(tmp_path / "m.species.csv").set_index("species")
+    assert table.loc[first, "n_images"] == 0 and table.loc[first, "how"] == "name"
+    # predict searches folders recursively and creates the folder of --out
+    out = tmp_path / "new" / "folder" / "p.csv"
+    assert (
+        main(
+            [
+                "predict",
+                str(tmp_path / "m.joblib"),
+                str(species_data["test"]),
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    n_test = len(list(species_data["test"].rglob("*.png")))
+    assert len(pd.read_csv(out)) == n_test

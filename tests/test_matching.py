@@ -260,3 +260,25 @@ def test_real_pfr2_by_name(pfr2):
     )
     assert by_prefix["11 - Globigerinoides ruber"] == result["Globigerinoides ruber"]
     assert np.all([v == result[k.split(" - ", 1)[1]] for k, v in by_prefix.items()])
+
+
+def test_epithet_rule_skips_species_claimed_by_name_and_double_claims_fail():
+    # "Globigerina rara" must not take the DNA of the "Dentatocellina rara"
+    # folder through their shared epithet
+    species = ["Dentatocellina_rara", "Orbulina universa"]
+    with pytest.raises(ValueError, match=r"'Globigerina rara': no species"):
+        match_species(["Dentatocellina rara", "Globigerina rara"], species)
+    matches = match_species(
+        ["Dentatocellina rara", "Globigerina rara"], species, on_unmatched="ignore"
+    )
+    assert matches == {"Dentatocellina rara": "Dentatocellina_rara"}
+    # two classes mapped to one species: both named, neither paired
+    matches, report = match_species(
+        ["a", "b"],
+        species,
+        mapping={"a": "Orbulina universa", "b": "orbulina_universa"},
+        on_unmatched="ignore",
+        return_report=True,
+    )
+    assert matches == {}
+    assert set(report.loc[report.how == "ambiguous", "image_class"]) == {"a", "b"}

@@ -132,7 +132,9 @@ def test_leave_one_species_out_closed_form_matches_refits():
                 alpha = best.param * (np.mean(np.diag(full)) - 100.0)
                 coef = np.linalg.solve(K + alpha * np.diag(1.0 / w[keep]), M[keep])
                 expected = (_kernel("ridge", A[i : i + 1], A[keep], 1.0) @ coef)[0]
-            np.testing.assert_allclose(best.loo_means[i], expected, rtol=1e-3, atol=1e-6)
+            np.testing.assert_allclose(
+                best.loo_means[i], expected, rtol=1e-3, atol=1e-6
+            )
 
 
 def test_shrinkage_weights_and_prototypes():
@@ -181,9 +183,7 @@ def test_calibrated_stacking_and_temperature():
     assert lifted > plain
     proba = clf.predict_proba(d.X_test)
     np.testing.assert_allclose(proba.sum(1), 1.0)
-    np.testing.assert_array_equal(
-        clf.classes_[proba.argmax(1)], clf.predict(d.X_test)
-    )
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], clf.predict(d.X_test))
 
 
 def test_novelty_threshold_and_errors():
@@ -280,3 +280,40 @@ def test_spelling_differences_are_matched_and_unmatched_classes_named():
     clf.fit(X, y)
     assert sorted(clf.anchors_.index) == sorted(set(y))
     assert len(clf.zero_shot_classes_) == 0
+
+
+def test_name_matching_keeps_exact_labels_and_spellings_of_dna_only_species():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 4))
+    y = np.repeat(["A", "a", "c_d", "EF"], 10)
+    anchors = {k: rng.normal(size=3) for k in ["A", "a", "c d", "e_f", "Gh"]}
+    clf = GeneticPrototypeClassifier(anchors=anchors, missing_anchors="visual_only")
+    clf.fit(X, y)
+    # "A" and "a" keep their own anchors; "c d" pairs with "c_d"; species
+    # without images keep the spelling they were given
+    assert sorted(clf.anchors_.index) == ["A", "Gh", "a", "c_d", "e_f"]
+    assert sorted(clf.zero_shot_classes_) == ["Gh", "e_f"]
+    assert clf.unanchored_classes_.tolist() == ["EF"]
+
+
+def test_species_mapping_survives_cross_validation_and_names_bad_values():
+    from sklearn.model_selection import KFold, cross_val_score
+
+    rng = np.random.RandomState(0)
+    y = np.repeat(["p q", "r s", "t u", "EF"], 12)  # sorted folds drop classes
+    X = rng.normal(size=(48, 4)) + 3 * (y[:, None] == np.unique(y)).argmax(1)[:, None]
+    anchors = {k: rng.normal(size=3) for k in ["p q", "r s", "t u", "Ee ff"]}
+    clf = GeneticPrototypeClassifier(
+        anchors=anchors, species_mapping={"EF": "Ee ff"}, missing_anchors="visual_only"
+    )
+    scores = cross_val_score(clf, X, y, cv=KFold(3))
+    assert np.isfinite(scores).all()
+    bad = clf.set_params(species_mapping={"EF": "No such"})
+    with pytest.raises(
+        ValueError,
+        match=r"species_mapping pairs the class 'EF' "
+        r"with \['No such'\], which no anchor label names",
+    ):
+        bad.check_species(y)
+    with pytest.raises(ValueError, match="species_mapping"):
+        clf.set_params(species_mapping=["EF"]).check_species(y)

@@ -51,7 +51,7 @@ def test_read_fasta_output_goes_into_sequences_as_it_is():
     # spelled as y spells it; the species without images joins as one class
     assert sorted(aligner.anchors_.index) == [
         "Candeina nitida",
-        "Globigerina bulloides",
+        "Globigerina_bulloides",  # image-less: as the FASTA spells it
         "Orbulina universa",
     ]
     assert aligner.predict(X[:3]).tolist() == ["Orbulina universa"] * 3
@@ -244,6 +244,37 @@ def test_portable_model_runs_no_code_and_predicts_the_same(tmp_path):
         archive.writestr("manifest.json", json.dumps(manifest))
     with pytest.raises(ValueError, match="'os.system', which is not allowed"):
         import_model(crafted)
+
+    # names on the allow-list's paths that are no estimator or optimizer
+    def crafted_with(edit):
+        tree = json.loads(zipfile.ZipFile(path).read("manifest.json"))
+        edit(tree["model"])
+        out = tmp_path / "edited.zip"
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w") as target:
+            for name in source.namelist():
+                if name != "manifest.json":
+                    target.writestr(name, source.read(name))
+            target.writestr("manifest.json", json.dumps(tree))
+        return out
+
+    def optimizer_to(name):
+        return lambda tree: tree["steps"][0][1]["params"].update(
+            optimizer={"__type__": name}
+        )
+
+    with pytest.raises(ValueError, match="not an allowed optimizer class"):
+        import_model(crafted_with(optimizer_to("torch.optim.lr_scheduler.partial")))
+    with pytest.raises(ValueError, match="not an allowed estimator class"):
+        import_model(
+            crafted_with(lambda tree: tree.update(__pipeline__="sklearn.utils.Bunch"))
+        )
+    with pytest.raises(ValueError, match="cannot name a cache folder"):
+        import_model(
+            crafted_with(lambda tree: tree["params"].update(memory="/tmp/somewhere"))
+        )
+    with pytest.raises(ValueError, match="not a valid portable vgestimators model"):
+        import_model(crafted_with(lambda tree: tree["steps"][1][1].pop("params")))
+    assert import_model(path).named_steps["embedder"].weights is None
     (tmp_path / "junk.zip").write_text("no zip")
     with pytest.raises(ValueError, match="not a portable vgestimators model"):
         import_model(tmp_path / "junk.zip")

@@ -108,21 +108,11 @@ def _check_named(labels, frame, column):
     where = f"rows {rows[:10].tolist()}{' ...' if len(rows) > 10 else ''}"
     hint = ""
     if frame is not None and "id" in frame.columns:
+        from ..utils._names import species_field_hint
+
         ids = frame["id"].to_numpy()[rows]
         where += f" (ids {[str(i) for i in ids[:10]]})"
-        delimited = [i for i in ids if "|" in str(i)]
-        if delimited:
-            fields = str(delimited[0]).split("|")
-            hint = (
-                f" The headers look delimited by '|' ({delimited[0]!r}): read "
-                "the species from a field, e.g. read_fasta(path, species="
-                f"{next((k for k, f in enumerate(fields) if ' ' in f.replace('_', ' ')), 1)})."
-            )
-        else:
-            hint = (
-                " FASTA headers should read '>id Genus species'; see the "
-                "`species` rule of vgestimators.datasets.read_fasta."
-            )
+        hint = " " + species_field_hint(ids)
     raise ValueError(
         f"{len(rows)} of {len(labels)} sequences have no species name in column "
         f"{column!r}: {where}.{hint}"
@@ -150,12 +140,13 @@ def anchor_labels(anchors, sequences):
 def match_labels(labels, classes, mapping):
     """Anchor labels respelled as the classes of y they name.
 
-    An anchor label names class ``c`` of y if it equals it, if ``mapping``
-    says so (``{class of y: anchor label or list of them}``), or if the two
-    differ only in case, ``_`` or spacing
-    (:func:`vgestimators.datasets.match_species` without its epithet and
-    number rules). Labels of species without images that differ only in
-    spelling become one label (the first spelling, ``_`` read as a space).
+    An anchor label names class ``c`` of y if it equals it (exact labels
+    first), if ``mapping`` says so (``{class of y: anchor label, list of
+    labels, or None}``; keys that are no class of this ``y``, as in a
+    cross-validation fold, are ignored), or if the two differ only in case,
+    ``_`` or spacing. Other labels (species with DNA and no images) keep
+    their spelling; several spellings of one such species become its first
+    spelling.
 
     Returns
     -------
@@ -165,50 +156,63 @@ def match_labels(labels, classes, mapping):
         Class of y -> how it was matched (``"exact"``, ``"mapping"``,
         ``"name"``); classes not in it have no anchor.
     """
-    from ..utils._names import display_name, taxon_key
+    from ..utils._names import taxon_key
 
-    labels = list(labels)
+    labels, classes = list(labels), list(classes)
     present = set(labels)
-    textual = all(isinstance(v, str) for v in list(classes) + labels)
-    if not textual:
+    if not all(isinstance(v, str) for v in classes + labels):
         if mapping:
             raise ValueError(
                 "species_mapping needs string class labels and anchor labels."
             )
         return labels, {c: "exact" for c in classes if c in present}
-    if not labels or not len(classes):
-        return labels, {}
-    from ..datasets import match_species
-
-    matches = match_species(
-        [str(c) for c in classes],
-        labels,
-        mapping=mapping,
-        by_epithet=False,
-        on_unmatched="ignore",
-    )
-    mapped = _mapped_keys(mapping, classes) if mapping else set()
-    how, by_key = {}, {}
-    # classes paired through the mapping last: their pairing wins
-    for cls in sorted(matches, key=lambda c: c in mapped):
-        found = matches[cls]
-        names = found if isinstance(found, tuple) else (found,)
-        if cls in mapped:
-            how[cls] = "mapping"
-        else:
-            how[cls] = "exact" if cls in present else "name"
-        for name in names:
-            by_key[taxon_key(name)] = cls
+    how, routed, closed = {}, {}, set()
+    if mapping:
+        label_keys = {taxon_key(label) for label in labels}
+        by_key = {taxon_key(c): c for c in classes}
+        for key, value in mapping.items():
+            cls = by_key.get(taxon_key(key))
+            if cls is None:
+                continue  # no class of this y (e.g. a cross-validation fold)
+            values = (
+                []
+                if value is None
+                else [value]
+                if isinstance(value, str)
+                else list(value)
+            )
+            unknown = [v for v in values if taxon_key(v) not in label_keys]
+            if unknown:
+                raise ValueError(
+                    f"species_mapping pairs the class {_py(cls)!r} with {unknown}, which "
+                    "no anchor label names (anchor labels: "
+                    f"{_fmt_labels(list(dict.fromkeys(labels)))})."
+                )
+            closed.add(cls)
+            for v in values:
+                routed[taxon_key(v)] = cls
+            if values:
+                how[cls] = "mapping"
+    for c in classes:
+        if c in present and c not in closed:
+            how[c] = "exact"
+    keys = {}
+    for c in classes:
+        keys.setdefault(taxon_key(c), []).append(c)
+    free = {k: cs[0] for k, cs in keys.items() if len(cs) == 1 and cs[0] not in closed}
+    out, first = [], {}
     for label in labels:
-        by_key.setdefault(taxon_key(label), display_name(label))
-    return [by_key[taxon_key(label)] for label in labels], how
-
-
-def _mapped_keys(mapping, classes):
-    from ..utils._names import taxon_key
-
-    keys = {taxon_key(k) for k in mapping}
-    return {c for c in classes if taxon_key(c) in keys}
+        key = taxon_key(label)
+        if key in routed:
+            out.append(routed[key])
+        elif label in how and how[label] == "exact":
+            out.append(label)
+        elif key in free:
+            how.setdefault(free[key], "name")
+            out.append(free[key])
+        else:
+            out.append(first.setdefault(key, label))
+    return out, how
 
 
 def check_anchor_coverage(y_classes, labels, missing_anchors, fallback):
@@ -234,6 +238,7 @@ def check_species(estimator, y):
     from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import column_or_1d
 
+    estimator._validate_params()
     y = column_or_1d(y, warn=True)
     check_classification_targets(y)
     classes, counts = np.unique(y, return_counts=True)

@@ -166,6 +166,8 @@ def pair_folders(folder, species, *, mapping, images, against, hint, numbers=Non
         mapping=mapping,
         image_numbers=folder.class_numbers if numbers is not None else None,
         species_numbers=numbers,
+        # a test folder of another species must not pass for a relative
+        by_epithet=False,
         on_unmatched="ignore",
         return_report=True,
     )

@@ -8,7 +8,7 @@ import warnings
 from . import _evaluate, _predict, _train
 
 #: Errors a user can fix: shown as one line, without a traceback.
-USER_ERRORS = (ValueError, TypeError, FileNotFoundError, NotADirectoryError, KeyError)
+USER_ERRORS = (ValueError, TypeError, OSError, KeyError)
 
 
 def build_parser():

@@ -74,15 +74,18 @@ def run(args):
     from ..io import load_model
     from ._common import final_step
 
+    files = list_images(args.paths, recursive=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     model = load_model(args.model, device=args.device)
     _, clf = final_step(model)
     if args.novelty_threshold is not None:
         if "novelty_threshold" not in clf.get_params():
             raise ValueError(
-                f"the model's classifier {type(clf).__name__} has no novelty_threshold."
+                f"the model's classifier {type(clf).__name__} has no "
+                "novelty_threshold."
             )
         clf.set_params(novelty_threshold=args.novelty_threshold)
-    files = list_images(args.paths)
     say(f"{len(files)} images to classify", args.quiet)
     proba, pred, classes = predict_files(model, files, quiet=args.quiet)
     threshold = clf.get_params().get("novelty_threshold")
@@ -90,7 +93,6 @@ def run(args):
         clf.get_params().get("unknown_label") if threshold is not None else None
     )
     table = top_three(files, proba, pred, classes, unknown_label)
-    out = Path(args.out)
     table.to_csv(out, index=False)
     say(f"wrote {out} ({len(table)} rows)", args.quiet)
     return 0

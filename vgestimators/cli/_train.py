@@ -11,7 +11,6 @@ from ._common import (
     add_device,
     add_quiet,
     markdown_table,
-    pair_folders,
     read_config,
     say,
 )
@@ -147,23 +146,31 @@ def load_training_data(args):
         args.sequences, species=_species_rule(args.species_field), sep=args.header_sep
     )
     mapping = read_mapping(args.mapping) if args.mapping else None
-    pair_folders(
-        folder,
-        sequences["species"].tolist(),
-        mapping=mapping,
-        images=args.images,
-        against=f"of {args.sequences}",
-        hint="Add their sequences, or pair the names in a --mapping CSV file "
-        "(image class, species name; 'none' to keep a class without "
-        "sequences).",
-        numbers=sequences["number"].tolist() if "number" in sequences else None,
-    )
     relabelled, pairing = relabel_sequences(
         sequences,
         [str(c) for c in folder.target_names],
         mapping=mapping,
         image_numbers=folder.class_numbers,
+        on_unmatched="ignore",
     )
+    problems = pairing[pairing["how"].isin(["unmatched", "ambiguous"])]
+    if len(problems):
+        listed = "; ".join(
+            f"'{r.image_class}' ({r.note})" for r in problems.itertuples()
+        )
+        hint = ""
+        long_names = [s for s in sequences["species"] if len(str(s).split()) > 2]
+        if long_names and args.species_field == "description":
+            hint = (
+                f" The headers name species such as {long_names[0]!r}: "
+                "--species-field binomial reads only the first two words."
+            )
+        raise ValueError(
+            f"{len(problems)} image folder(s) of {args.images} match no species "
+            f"of {args.sequences}: {listed}. Add their sequences, or pair the "
+            "names in a --mapping CSV file (image class, species name; 'none' "
+            f"to keep a class without sequences).{hint}"
+        )
     return folder, relabelled, pairing, mapping
 
 
@@ -200,21 +207,26 @@ def build_model(args, sequences, mapping=None):
     return model.set_params(**flags)
 
 
-def species_table(y, pairing, model):
-    """One row per species: images, sequences, how the names were paired."""
+def species_table(folder, y, pairing, model):
+    """One row per species: images, sequences, how the names were paired.
+
+    Every class folder has a row, also one whose images were all left out
+    (``n_images`` counts the images trained on).
+    """
     import pandas as pd
 
-    names, counts = np.unique(y, return_counts=True)
+    trained = pd.Series(y).value_counts()
     rows = []
-    for image_class, n in zip(names, counts, strict=True):
+    for image_class in folder.target_names.tolist():
         paired = pairing[pairing["image_class"] == image_class]
+        named = paired[paired["species"].notna()]
         rows.append(
             {
                 "species": image_class,
-                "n_images": int(n),
-                "n_sequences": int(paired["n_sequences"].sum()),
-                "dna_names": ", ".join(paired["species"].astype(str)),
-                "how": ", ".join(sorted(set(paired["how"]))) or "images only",
+                "n_images": int(trained.get(image_class, 0)),
+                "n_sequences": int(named["n_sequences"].sum()),
+                "dna_names": ", ".join(named["species"].astype(str)),
+                "how": ", ".join(sorted(set(named["how"]))) or "images only",
             }
         )
     for row in pairing[pairing["how"] == "dna only"].itertuples():
@@ -249,9 +261,9 @@ def write_report(path, args, folder, table, model, seconds, versions, bad):
     embedder = model.steps[0][1]
     aligner = model.steps[-1][1]
     history = embedder.history_
-    image_less = table.loc[table["n_images"] == 0, "species"].tolist()
-    paired_by = table.loc[table["n_images"] > 0, "how"].value_counts().to_dict()
-    odd = table[(table["n_images"] > 0) & (table["how"] != "name")]
+    image_less = table.loc[table["how"] == "dna only", "species"].tolist()
+    paired_by = table.loc[table["how"] != "dna only", "how"].value_counts().to_dict()
+    odd = table[~table["how"].isin(["name", "dna only"])]
     lines = [
         "# vgestimators training report",
         "",
@@ -351,7 +363,7 @@ def run(args):
     out.parent.mkdir(parents=True, exist_ok=True)
     model.fit(files, y)
     seconds = time.perf_counter() - start
-    table = species_table(y, pairing, model)
+    table = species_table(folder, y, pairing, model)
     versions = _versions()
     report = out.with_name(out.stem + ".report.md")
     species_csv = out.with_name(out.stem + ".species.csv")

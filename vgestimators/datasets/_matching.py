@@ -252,6 +252,17 @@ def match_species(
                 f"mapping names species that are not in species: {unknown_values}."
             )
 
+    # species claimed by a mapping, a number or a name are not open to the
+    # epithet rule of another class
+    claimed = set()
+    for raw, (key, number) in classes.items():
+        if raw in explicit:
+            claimed.update(explicit[raw])
+        elif number is not None and sp_number:
+            claimed.update(by_number.get(number, []))
+        elif key in sp_name:
+            claimed.add(key)
+
     rows, matches, problems, cross_genus = [], {}, [], []
     for raw, (key, number) in classes.items():
         found, how, note = [], None, ""
@@ -268,7 +279,7 @@ def match_species(
             found, how = [key], "name"
         elif by_epithet:
             genus, epithet = _split(key)
-            found = by_epithet_index.get(epithet, [])
+            found = [f for f in by_epithet_index.get(epithet, []) if f not in claimed]
             how = "epithet"
             if len(found) > 1:
                 names = [sp_name[f] for f in found]
@@ -294,6 +305,22 @@ def match_species(
         rows.extend((raw, name, how, note) for f in found for name in spellings[f])
         matches[raw] = names[0] if len(names) == 1 else tuple(names)
 
+    owners = {}
+    for raw, found in matches.items():
+        for name in found if isinstance(found, tuple) else (found,):
+            owners.setdefault(name, []).append(raw)
+    for name, owned_by in owners.items():
+        if len(owned_by) > 1:
+            problems.append(
+                f"{owned_by!r}: several image classes are paired with the species "
+                f"{name!r}; pair each species with one image class"
+            )
+            note = f"the species {name!r} is paired with {owned_by} too"
+            rows = [r for r in rows if r[0] not in owned_by]
+            for raw in owned_by:
+                matches.pop(raw, None)
+                rows.append((raw, None, "ambiguous", note))
+
     if cross_genus:
         warnings.warn(
             "Matched by species epithet across genera (pass `mapping` to confirm "
@@ -318,7 +345,9 @@ def match_species(
     return matches
 
 
-def relabel_sequences(sequences, image_classes, *, mapping=None, image_numbers=None):
+def relabel_sequences(
+    sequences, image_classes, *, mapping=None, image_numbers=None, on_unmatched="raise"
+):
     """Name each sequence after the image class its species matches.
 
     The species of ``sequences`` are paired with the image classes by
@@ -343,6 +372,9 @@ def relabel_sequences(sequences, image_classes, *, mapping=None, image_numbers=N
     image_numbers : sequence of int or None, default=None
         Class number of each image class (used when ``sequences`` has a
         ``number`` column).
+    on_unmatched : {"raise", "warn", "ignore"}, default="raise"
+        As in :func:`match_species`; unmatched and ambiguous classes are in
+        the report in any case.
 
     Returns
     -------
@@ -350,15 +382,18 @@ def relabel_sequences(sequences, image_classes, *, mapping=None, image_numbers=N
         Columns ``sequence`` and ``species`` (the image class, or the
         species' own name when it has no images).
     report : pandas.DataFrame
-        One row per image class and per image-less species, with columns
-        ``image_class`` (None for image-less species), ``species``, ``how``
-        (as in :func:`match_species`, or ``"dna only"``), ``note`` and
+        One row per pairing, per unpaired image class (``species`` None)
+        and per image-less species, with columns ``image_class`` (None for
+        image-less species), ``species``, ``how`` (as in
+        :func:`match_species`, or ``"dna only"``), ``note`` and
         ``n_sequences``.
 
     Raises
     ------
     ValueError
-        If an image class matches no species, or ``sequences`` lacks the
+        If an image class matches no species (with
+        ``on_unmatched="raise"``), if the mapping gives no species for a
+        class whose name the sequences use, or if ``sequences`` lacks the
         needed columns.
 
     Examples
@@ -392,6 +427,7 @@ def relabel_sequences(sequences, image_classes, *, mapping=None, image_numbers=N
         mapping=mapping,
         image_numbers=list(image_numbers) if use_numbers else None,
         species_numbers=sequences["number"].tolist() if use_numbers else None,
+        on_unmatched=on_unmatched,
         return_report=True,
     )
     to_class = {}
@@ -401,6 +437,18 @@ def relabel_sequences(sequences, image_classes, *, mapping=None, image_numbers=N
     # match_species returns one spelling per species: pair every spelling
     by_key = {_key(name): cls for name, cls in to_class.items()}
     species = sequences["species"].astype(str)
+    excluded = report.loc[report["how"] == "excluded", "image_class"].tolist()
+    named_like = [
+        c
+        for c in excluded
+        if any(_key(s) == _key(parse_class_name(c)[0]) for s in species)
+    ]
+    if named_like:
+        raise ValueError(
+            f"the mapping says the image classes {named_like} have no sequences, "
+            "but the sequences name species spelled like them: remove those "
+            "lines from the mapping, or those sequences."
+        )
     # species without images: one name per species, its first spelling
     # written as image folder names are read ("_" as spaces)
     for name in species:
@@ -412,12 +460,9 @@ def relabel_sequences(sequences, image_classes, *, mapping=None, image_numbers=N
         }
     )
     counts = species.value_counts()
-    report = report[report["species"].notna()].copy()
-    paired = {_key(s) for s in report["species"]}
+    paired = {_key(s) for s in report["species"].dropna()}
     image_less = list(
-        dict.fromkeys(
-            by_key[_key(s)] for s in species if _key(s) not in paired
-        )
+        dict.fromkeys(by_key[_key(s)] for s in species if _key(s) not in paired)
     )
     report = pd.concat(
         [
@@ -435,7 +480,11 @@ def relabel_sequences(sequences, image_classes, *, mapping=None, image_numbers=N
     )
     per_name = relabelled["species"].value_counts()
     report["n_sequences"] = [
-        int(counts.get(s, 0)) if c is not None else int(per_name.get(s, 0))
+        0
+        if s is None
+        else int(counts.get(s, 0))
+        if c is not None
+        else int(per_name.get(s, 0))
         for c, s in zip(report["image_class"], report["species"], strict=True)
     ]
     return relabelled, report.reset_index(drop=True)

@@ -5,6 +5,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..utils._names import species_field_hint
+
 FASTA_SUFFIXES = {".fasta", ".fa", ".fas", ".fna", ".ffn", ".fsa", ".seq"}
 
 
@@ -74,19 +76,7 @@ default="description"
     missing = np.flatnonzero(table["species"].isna().to_numpy())
     if len(missing):
         ids = table["id"].iloc[missing].tolist()
-        delimited = next((i for i in ids if sep in i), None)
-        if delimited is not None:
-            hint = (
-                f"The headers look delimited by {sep!r} ({delimited!r}): name "
-                "the field that holds the species (read_sequences(path, "
-                "species=1), or `--species-field 1` on the command line; 0 is "
-                "the first field)."
-            )
-        else:
-            hint = (
-                "Write headers as '>id Genus species', or choose another "
-                "rule (species='id', a field number, a function)."
-            )
+        hint = species_field_hint(ids, sep)
         raise ValueError(
             f"{path}: {len(missing)} of {len(table)} records name no species "
             f"(rule species={species!r}): ids {ids[:10]}"
@@ -96,7 +86,14 @@ default="description"
 
 
 #: First cells that mark a header line of a mapping file (compared lower-case).
-MAPPING_HEADERS = {"image class", "image_class", "imageclass", "class", "folder", "image"}
+MAPPING_HEADERS = {
+    "image class",
+    "image_class",
+    "imageclass",
+    "class",
+    "folder",
+    "image",
+}
 #: Species cells that mean "this image class has no sequences".
 NO_SPECIES = {"", "none", "-", "na", "n/a"}
 

@@ -151,7 +151,8 @@ class _Writer:
             raise TypeError(f"{where}: a callable augment cannot be exported.")
         if params.get("alignment_anchors") is not None:
             raise TypeError(f"{where}: alignment_anchors cannot be exported.")
-        params.pop("weights")
+        if params["weights"] is not None and not isinstance(params["weights"], str):
+            params["weights"] = None  # an enum or object: not data
         key = f"t{len(self.tensors)}"
         buffer = io.BytesIO()
         state = {
@@ -174,16 +175,35 @@ def _class_name(value):
 
 
 def _resolve(name, allowed):
+    """The class a file names, if it is on the allow-list; else a ValueError.
+
+    Estimators: subclasses of scikit-learn's ``BaseEstimator`` defined in
+    scikit-learn or vgestimators; types: torch optimizers.
+    """
     from sklearn.base import BaseEstimator
 
     if not isinstance(name, str) or not name.startswith(allowed):
         raise ValueError(f"the file names the class {name!r}, which is not allowed.")
     module, _, attr = name.rpartition(".")
-    cls = getattr(importlib.import_module(module), attr, None)
-    if not isinstance(cls, type) or (
-        allowed is ALLOWED_PACKAGES and not issubclass(cls, BaseEstimator)
+    try:
+        cls = getattr(importlib.import_module(module), attr, None)
+    except ImportError:
+        cls = None
+    if allowed is ALLOWED_TYPES:
+        import torch
+
+        base = torch.optim.Optimizer
+    else:
+        base = BaseEstimator
+    if (
+        not isinstance(cls, type)
+        or not issubclass(cls, base)
+        or not cls.__module__.startswith(allowed)
     ):
-        raise ValueError(f"the file names {name!r}, which is not an estimator class.")
+        raise ValueError(
+            f"the file names {name!r}, which is not an allowed "
+            f"{'optimizer' if allowed is ALLOWED_TYPES else 'estimator'} class."
+        )
     return cls
 
 
@@ -248,7 +268,11 @@ class _Reader:
         if "__pipeline__" in node:
             cls = _resolve(node["__pipeline__"], ALLOWED_PACKAGES)
             steps = [(name, self.decode(step)) for name, step in node["steps"]]
-            return cls(steps, **self.decode(node["params"]))
+            params = self.decode(node["params"])
+            if params.get("memory") is not None:
+                # joblib would read cached pickles from that folder at fit
+                raise ValueError("a portable model cannot name a cache folder.")
+            return cls(steps, **params)
         if "__embedder__" in node:
             return self.embedder(node)
         if "__estimator__" in node:
@@ -275,7 +299,8 @@ class _Reader:
             embedder.initialize(
                 self.decode(node["classes"]), self.decode(node["class_counts"])
             )
-        embedder.set_params(weights=None, device=params["device"])
+        # the parameters as saved: a clone refits from the same starting weights
+        embedder.set_params(weights=params["weights"], device=params["device"])
         return embedder
 
 
@@ -400,7 +425,7 @@ def import_model(path, *, device="auto"):
                 f"'{path}' uses format {manifest['format_version']}; this "
                 f"vgestimators reads up to {FORMAT_VERSION}: upgrade vgestimators."
             )
-        saved = manifest["versions"].get("vgestimators")
+        saved = manifest.get("versions", {}).get("vgestimators")
         if saved != _versions()["vgestimators"]:
             warnings.warn(
                 f"'{path}' was exported with vgestimators {saved} and is read "
@@ -408,5 +433,11 @@ def import_model(path, *, device="auto"):
                 UserWarning,
                 stacklevel=2,
             )
-        _check_names(manifest["model"])
-        return _Reader(archive, device).decode(manifest["model"])
+        try:
+            _check_names(manifest["model"])
+            return _Reader(archive, device).decode(manifest["model"])
+        except (KeyError, AttributeError, TypeError, IndexError) as exc:
+            raise ValueError(
+                f"'{path}' is not a valid portable vgestimators model file "
+                f"({type(exc).__name__}: {exc})."
+            ) from None
