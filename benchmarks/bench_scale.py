@@ -37,9 +37,34 @@ N_SPECIES = 32
 PARTITION = 10_000
 
 
-def _peak_mb():
-    """Peak resident memory of this process so far, in MiB (Linux: KiB)."""
+def _memory_mb(field="VmHWM"):
+    """This process's peak (VmHWM) or current (VmRSS) resident memory, MiB.
+
+    Read from /proc (Linux): unlike ``getrusage``'s ``ru_maxrss``, the peak
+    is not inherited from the parent across fork and exec.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _peak_mb():
+    return _memory_mb("VmHWM")
+
+
+def _reset_peak():
+    """Reset VmHWM to the current RSS (Linux: write 5 to clear_refs)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        pass
+    return _memory_mb("VmRSS")
 
 
 # -- sequences ----------------------------------------------------------------
@@ -80,7 +105,9 @@ def bench_sgt(args):
 
     n = args.sequences
     seqs, labels = _bags(n, args.length)
-    base = _peak_mb()
+    from vgestimators.genetics import _dask  # noqa: F401 - imports before the base
+
+    base = _reset_peak()
     with dask.config.set(scheduler="synchronous"):
         start = time.perf_counter()
         one = GeneticAnchors().fit(seqs, labels)
@@ -96,7 +123,7 @@ def bench_sgt(args):
         ) as cluster,
         Client(cluster) as client,
     ):
-        worker_base = client.run(_peak_mb)
+        worker_base = client.run(_reset_peak)
         start = time.perf_counter()
         many = GeneticAnchors().fit(seqs, labels)
         many_s = time.perf_counter() - start
@@ -141,13 +168,16 @@ def _images_child(mode, folder, n, out):
         verbose=0,
     )
     emb.initialize(classes=np.arange(N_SPECIES))  # an untrained net: same cost
+    base = _reset_peak()
     start = time.perf_counter()
     if mode == "file":
         Z = embed_to_file(emb, files, out, chunk_size=1024, progress=False)
     else:
         Z = emb.transform(files)
     seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "peak_mb": _peak_mb(), "shape": Z.shape}))
+    print(
+        json.dumps({"seconds": seconds, "peak_mb": _peak_mb() - base, "shape": Z.shape})
+    )
 
 
 def bench_images(args):
@@ -183,10 +213,10 @@ def bench_images(args):
         "and can resume)"
     )
     print(
-        f"images transform, all at once : {m['seconds']:7.1f} s  peak {m['peak_mb']:6.0f} MiB"
+        f"images transform, all at once : {m['seconds']:7.1f} s  peak +{m['peak_mb']:5.0f} MiB"
     )
     print(
-        f"images embed_to_file, 1,024   : {f['seconds']:7.1f} s  peak {f['peak_mb']:6.0f} MiB"
+        f"images embed_to_file, 1,024   : {f['seconds']:7.1f} s  peak +{f['peak_mb']:5.0f} MiB"
     )
     print(
         f"images time ratio file/memory {f['seconds'] / m['seconds']:.2f}, "
