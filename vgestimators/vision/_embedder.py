@@ -13,7 +13,7 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
@@ -203,6 +203,19 @@ class TripletImageEmbedder(
         "auto": CUDA when available, else CPU. On CUDA the network runs in
         channels-last memory format, with pinned memory and DataLoader
         worker processes.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train on several devices or machines (DistributedDataParallel)
+        through skorch's ``AccelerateMixin``: run the script with
+        ``accelerate launch`` or ``torchrun``; each process trains on its
+        shard of every epoch's batches and the gradients are averaged. The
+        accelerator then places the tensors (``device`` is not used) and
+        sets mixed precision (``Accelerator(mixed_precision="bf16")``;
+        ``precision`` is not used). ``transform`` is then a collective call:
+        every process embeds its shard and all get every embedding. An
+        accelerator cannot be pickled or cloned: save the
+        trained network with :meth:`save_backbone` or
+        :func:`vgestimators.io.export_model` (which drop it), and do not
+        put such an embedder in a search. Needs ``vgestimators[accelerate]``.
     random_state : int, RandomState instance or None, default=None
         Seed of weight initialisation, sampling, augmentation and the
         validation split; training is deterministic on CPU for a fixed seed.
@@ -320,6 +333,7 @@ class TripletImageEmbedder(
         "precision": [StrOptions({"auto", "bf16", "fp32"})],
         "on_bad_image": [StrOptions(set(ON_BAD_IMAGE))],
         "device": [str, torch.device],
+        "accelerator": [None, HasMethods(["prepare"])],
         "random_state": ["random_state"],
         "callbacks": [None, list],
         "warm_start": ["boolean"],
@@ -358,6 +372,7 @@ class TripletImageEmbedder(
         precision="auto",
         on_bad_image="raise",
         device="auto",
+        accelerator=None,
         random_state=None,
         callbacks=None,
         warm_start=False,
@@ -393,6 +408,7 @@ class TripletImageEmbedder(
         self.precision = precision
         self.on_bad_image = on_bad_image
         self.device = device
+        self.accelerator = accelerator
         self.random_state = random_state
         self.callbacks = callbacks
         self.warm_start = warm_start
@@ -613,7 +629,14 @@ class TripletImageEmbedder(
             if key.startswith("module__")
         }
         on_cuda = torch.device(device).type == "cuda"
-        return EmbedderNet(
+        net_class, placement = EmbedderNet, {}
+        if self.accelerator is not None:
+            from ._accelerate import AcceleratedEmbedderNet
+
+            # the accelerator places tensors and owns mixed precision
+            net_class = AcceleratedEmbedderNet
+            placement = {"accelerator": self.accelerator}
+        return net_class(
             module=EmbeddingNetwork,
             module__backbone=self.backbone,
             module__weights=self.weights,
@@ -648,13 +671,18 @@ class TripletImageEmbedder(
             predict_nonlinearity=None,
             warm_start=False,
             verbose=self.verbose,
-            device=device,
+            device=None if self.accelerator is not None else device,
             sampler=self.sampler,
             m_per_class=self.m_per_class,
             balance=self.balance,
             seed=seed,
-            amp_dtype=_resolve_precision(self.precision, device),
-            channels_last=on_cuda,
+            amp_dtype=(
+                None
+                if self.accelerator is not None
+                else _resolve_precision(self.precision, device)
+            ),
+            channels_last=on_cuda and self.accelerator is None,
+            **placement,
             **kwargs,
         )
 
@@ -733,7 +761,11 @@ class TripletImageEmbedder(
         from sklearn.utils import check_random_state
         from skorch.callbacks import LRScheduler
 
-        device = resolve_device(self.device)
+        device = (
+            str(self.accelerator.device)
+            if self.accelerator is not None
+            else resolve_device(self.device)
+        )
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )

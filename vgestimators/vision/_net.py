@@ -311,10 +311,15 @@ class EmbedderNet(NeuralNet):
         return iterator(dataset, **kwargs)
 
     def infer(self, x, **fit_params):
-        x = x.to(self.device, non_blocking=True)
+        # device None: an accelerator placed the module (and the training
+        # batches); inference batches go where the module is
+        device = self.device
+        if device is None:
+            device = next(self.module_.parameters()).device
+        x = x.to(device, non_blocking=True)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        device_type = torch.device(self.device).type
+        device_type = torch.device(device).type
         with torch.autocast(
             device_type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
         ):
