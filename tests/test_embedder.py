@@ -589,9 +589,8 @@ def test_training_log_is_plain_text_and_progress_total_is_right(data, capsys):
     assert capsys.readouterr().out == ""
     # the m-per-class sampler yields a number of batches that is not
     # len(dataset) / batch_size: the bar must count what it really runs
-    _embedder(verbose=2, max_epochs=1, batch_size=8, m_per_class=2).fit(X, y)
+    emb = _embedder(verbose=2, max_epochs=1, batch_size=8, m_per_class=2).fit(X, y)
     err = capsys.readouterr().err
-    counts = re.findall(r"(\d+)/(\d+) \[", err)
-    assert counts, err
-    done, total = counts[-1]
-    assert done == total, err
+    totals = {int(total) for _, total in re.findall(r"(\d+)/(\d+) \[", err)}
+    # (tqdm redraws at most every 0.1 s, so the last "done" drawn may lag)
+    assert totals == {emb.history_[-1, "train_batch_count"]}, err

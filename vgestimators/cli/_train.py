@@ -369,7 +369,6 @@ def run(args):
     species_csv = out.with_name(out.stem + ".species.csv")
     write_report(report, args, folder, table, model, seconds, versions, bad)
     table.to_csv(species_csv, index=False)
-    # the sequences are data: kept in the aligner's fitted anchors, not twice
     save_model(
         model,
         out,
