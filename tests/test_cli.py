@@ -491,3 +491,23 @@ def test_review_findings_mapping_none_folders_and_recursive_predict(
     )
     n_test = len(list(species_data["test"].rglob("*.png")))
     assert len(pd.read_csv(out)) == n_test
+    # the unknown column follows the novelty threshold (scores are cosines)
+    for threshold, expected in (("1.5", True), ("-1.5", False)):
+        assert (
+            main(
+                [
+                    "predict",
+                    str(tmp_path / "m.joblib"),
+                    str(species_data["new"]),
+                    "--out",
+                    str(out),
+                    "--novelty-threshold",
+                    threshold,
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
+        table = pd.read_csv(out)
+        assert (table["unknown"] == expected).all()
+        assert table["species"].notna().all()  # the candidates stay listed

@@ -179,6 +179,8 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         Open-set recognition: a sample whose similarity
         (:meth:`score_samples`) falls below this value is predicted as
         ``unknown_label``. None predicts a known class for every sample.
+        Read at predict time: ``set_params`` on a fitted aligner needs no
+        refit.
     unknown_label : str or int, default="unknown"
         Prediction for novel samples; must not be a class label.
     missing_anchors : {"raise", "visual_only"}, default="raise"
@@ -637,7 +639,20 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def _delegate(self):
         check_is_fitted(self)
-        return self.prototype_classifier_ is not None
+        clf = self.prototype_classifier_
+        if clf is None:
+            return False
+        # predict-time settings: the aligner's, also when changed after fit
+        # (as the paper's rules read them at predict time)
+        if (clf.novelty_threshold, clf.unknown_label) != (
+            self.novelty_threshold,
+            self.unknown_label,
+        ):
+            clf.set_params(
+                novelty_threshold=self.novelty_threshold,
+                unknown_label=self.unknown_label,
+            )
+        return True
 
     def _project(self, X):
         """Aligned, L2-normalised embeddings of validated X (float64)."""

@@ -658,6 +658,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         ]
         if self.novelty_threshold is None:
             return y_pred
+        check_unknown_label(self.unknown_label, self.classes_)
         return label_unknown(
             y_pred, scores.max(axis=1) < self.novelty_threshold, self.unknown_label
         )
