@@ -431,3 +431,13 @@ def test_list_images_feeds_transform(fitted, files, tmp_path):
     paths, _ = files
     Z = fitted.transform(list_images(Path(paths[0]).parent / "c1_*.png"))
     assert Z.shape == (PER_CLASS, 8)
+
+
+def test_header_check_leaves_decoding_to_training(files, tmp_path, training_spy):
+    # image_check="header": for files checked before (vgestimators train does)
+    paths, labels = files
+    paths = paths.copy()
+    paths[4] = _truncate(paths[4], tmp_path / "truncated.png")
+    with pytest.raises(ValueError, match=r"truncated\.png.*row 4"):
+        _embedder(image_check="header").fit(paths, labels)
+    assert training_spy == [len(paths)]  # training started, then the file failed

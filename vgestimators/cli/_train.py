@@ -190,6 +190,8 @@ def build_model(args, sequences, mapping=None):
         except ValueError as exc:
             raise ValueError(f"config file {args.config}: {exc}") from None
     flags = {
+        # check_images decoded every file already: the embedder reads headers
+        "embedder__image_check": "header",
         "embedder__device": args.device,
         "embedder__verbose": 0 if args.quiet else 2,
     }

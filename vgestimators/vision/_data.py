@@ -249,6 +249,9 @@ class ImageDataset(Dataset):
         reported by one warning (they are decoded at reduced size, without
         PIL's ``DecompressionBombWarning``), and files over twice that
         limit, which PIL refuses, count as unreadable.
+    decode_check : bool or None, default=None
+        Decode every file when the dataset is built (True) or read only the
+        headers (False); None: as ``purpose`` says.
 
     Attributes
     ----------
@@ -283,6 +286,7 @@ class ImageDataset(Dataset):
         transform=None,
         on_bad_image="raise",
         purpose="fit",
+        decode_check=None,
     ):
         if on_bad_image not in ON_BAD_IMAGE:
             raise ValueError(
@@ -309,7 +313,11 @@ class ImageDataset(Dataset):
         rows = np.arange(n)
         if self.kind == "paths":
             bad, large = scan_image_files(
-                self.data, decode=purpose != "transform", image_size=self.image_size
+                self.data,
+                decode=(purpose != "transform")
+                if decode_check is None
+                else decode_check,
+                image_size=self.image_size,
             )
             if large:
                 self._warn_large(large, n)

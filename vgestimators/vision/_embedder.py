@@ -199,6 +199,13 @@ class TripletImageEmbedder(
         file headers (each file is decoded once anyway, and a file that
         fails to decode raises naming the file and its row) and always
         raises, since it must return one row per input.
+    image_check : {"decode", "header"}, default="decode"
+        What ``fit`` checks of image files before training: decode every
+        file (a truncated one is named before any training; costs one
+        decoding pass), or read the headers only, for files already
+        checked (e.g. by ``load_image_folder(verify=True)`` or
+        ``vgestimators train``); a file that then fails to decode stops
+        training, naming it.
     device : str or torch.device, default="auto"
         "auto": CUDA when available, else CPU. On CUDA the network runs in
         channels-last memory format, with pinned memory and DataLoader
@@ -332,6 +339,7 @@ class TripletImageEmbedder(
         "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
         "precision": [StrOptions({"auto", "bf16", "fp32"})],
         "on_bad_image": [StrOptions(set(ON_BAD_IMAGE))],
+        "image_check": [StrOptions({"decode", "header"})],
         "device": [str, torch.device],
         "accelerator": [None, HasMethods(["prepare"])],
         "random_state": ["random_state"],
@@ -371,6 +379,7 @@ class TripletImageEmbedder(
         validation_fraction=None,
         precision="auto",
         on_bad_image="raise",
+        image_check="decode",
         device="auto",
         accelerator=None,
         random_state=None,
@@ -407,6 +416,7 @@ class TripletImageEmbedder(
         self.validation_fraction = validation_fraction
         self.precision = precision
         self.on_bad_image = on_bad_image
+        self.image_check = image_check
         self.device = device
         self.accelerator = accelerator
         self.random_state = random_state
@@ -745,6 +755,7 @@ class TripletImageEmbedder(
             transform=self._augmentation(),
             on_bad_image=self.on_bad_image if purpose == "fit" else "raise",
             purpose=purpose,
+            decode_check=self.image_check == "decode",
         )
         counts = np.bincount(dataset.labels, minlength=len(classes))
         if (counts == 0).any():
