@@ -88,6 +88,18 @@ class _PlainTrainer:
             self.scheduler.step()
 
 
+def _images_per_second(step, args, steps):
+    """Images/s of ``steps`` calls of ``step`` after ``args.warmup`` untimed ones."""
+    for _ in range(args.warmup):
+        step()
+    _sync(args.device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync(args.device)
+    return steps * args.batch_size / (time.perf_counter() - start)
+
+
 def plain_training(X, y, args, steps):
     """The ceiling: batches indexed out of device-resident tensors."""
     trainer = _PlainTrainer(args, steps)
@@ -113,14 +125,7 @@ def plain_training(X, y, args, steps):
         )
         trainer.step(images[index], labels[index])
 
-    for _ in range(args.warmup):
-        step()
-    _sync(device)
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    _sync(device)
-    return steps * args.batch_size / (time.perf_counter() - start)
+    return _images_per_second(step, args, steps)
 
 
 class _PngFiles(torch.utils.data.Dataset):
@@ -167,14 +172,7 @@ def plain_training_files(paths, y, args, steps):
             images.to(device, non_blocking=True), target.to(device, non_blocking=True)
         )
 
-    for _ in range(args.warmup):
-        step()
-    _sync(device)
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    _sync(device)
-    return steps * args.batch_size / (time.perf_counter() - start)
+    return _images_per_second(step, args, steps)
 
 
 def write_png_files(X, folder):

@@ -35,6 +35,20 @@ def species_data(tmp_path_factory):
     return write_species_data(tmp_path_factory.mktemp("species"))
 
 
+def _train_args(images, sequences, out):
+    """``train`` with the test's images, sequences, model file and small net."""
+    return [
+        "train",
+        "--images",
+        str(images),
+        "--sequences",
+        str(sequences),
+        "--out",
+        str(out),
+        *TRAIN,
+    ]
+
+
 TRAIN = (
     "--backbone",
     "resnet18",
@@ -52,14 +66,7 @@ TRAIN = (
 def test_train_predict_evaluate_in_fresh_processes(species_data, tmp_path):
     model = tmp_path / "model.joblib"
     done = _run(
-        "train",
-        "--images",
-        species_data["images"],
-        "--sequences",
-        species_data["fasta"],
-        "--out",
-        model,
-        *TRAIN,
+        *_train_args(species_data["images"], species_data["fasta"], model),
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
@@ -156,14 +163,7 @@ def test_species_without_dna_stops_train_before_training(species_data, tmp_path)
     fasta.write_text("".join(">" + r for r in kept))
     model = tmp_path / "model.joblib"
     done = _run(
-        "train",
-        "--images",
-        images,
-        "--sequences",
-        fasta,
-        "--out",
-        model,
-        *TRAIN,
+        *_train_args(images, fasta, model),
         cwd=tmp_path,
     )
     assert done.returncode == 2
@@ -190,28 +190,16 @@ def test_pipe_delimited_headers_need_a_field_and_then_train(species_data, tmp_pa
     assert (
         main(
             [
-                "train",
-                "--images",
-                str(species_data["images"]),
-                "--sequences",
-                str(fasta),
-                "--out",
-                str(tmp_path / "m.joblib"),
-                *TRAIN,
+                *_train_args(
+                    str(species_data["images"]), str(fasta), str(tmp_path / "m.joblib")
+                ),
                 "--quiet",
             ]
         )
         == 2
     )
     done = _run(
-        "train",
-        "--images",
-        species_data["images"],
-        "--sequences",
-        fasta,
-        "--out",
-        tmp_path / "m.joblib",
-        *TRAIN,
+        *_train_args(species_data["images"], fasta, tmp_path / "m.joblib"),
         cwd=tmp_path,
     )
     assert "--species-field 1" in done.stderr and "Traceback" not in done.stderr
@@ -243,14 +231,9 @@ def test_config_file_sets_any_parameter_and_bad_names_fail_early(
     config.write_text("embedder:\n  embedding_dim: 16\naligner:\n  shrinkage: 0.0\n")
     model = tmp_path / "m.joblib"
     args = [
-        "train",
-        "--images",
-        str(species_data["images"]),
-        "--sequences",
-        str(species_data["fasta"]),
-        "--out",
-        str(model),
-        *TRAIN,
+        *_train_args(
+            str(species_data["images"]), str(species_data["fasta"]), str(model)
+        ),
         "--quiet",
     ]
     assert main([*args, "--config", str(config)]) == 0
@@ -320,14 +303,7 @@ def test_bad_image_stops_train_early_or_is_left_out_with_the_flag(
     bad.write_bytes(data[: len(data) // 2])
     model = tmp_path / "deep" / "folder" / "m.joblib"
     args = [
-        "train",
-        "--images",
-        str(images),
-        "--sequences",
-        str(species_data["fasta"]),
-        "--out",
-        str(model),
-        *TRAIN,
+        *_train_args(str(images), str(species_data["fasta"]), str(model)),
         "--quiet",
     ]
     assert main(args) == 2
@@ -391,14 +367,9 @@ def test_evaluate_names_folders_the_model_does_not_know(species_data, tmp_path, 
     assert (
         main(
             [
-                "train",
-                "--images",
-                str(species_data["images"]),
-                "--sequences",
-                str(species_data["fasta"]),
-                "--out",
-                str(model),
-                *TRAIN,
+                *_train_args(
+                    str(species_data["images"]), str(species_data["fasta"]), str(model)
+                ),
                 "--quiet",
             ]
         )
@@ -456,14 +427,9 @@ def test_review_findings_mapping_none_folders_and_recursive_predict(
     mapping = tmp_path / "pairs.csv"
     mapping.write_text(f"{first},none\n")
     args = [
-        "train",
-        "--images",
-        str(images),
-        "--sequences",
-        str(species_data["fasta"]),
-        "--out",
-        str(tmp_path / "m.joblib"),
-        *TRAIN,
+        *_train_args(
+            str(images), str(species_data["fasta"]), str(tmp_path / "m.joblib")
+        ),
         "--quiet",
     ]
     assert main([*args, "--mapping", str(mapping)]) == 2

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from test_embedder import _embedder as base_embedder
 
 from vgestimators.datasets import list_images, load_image_folder
 from vgestimators.vision import ImageDataset, TripletImageEmbedder, _data
@@ -21,18 +22,7 @@ N_CLASSES, PER_CLASS, SIZE = 3, 6, 32
 
 
 def _embedder(**params):
-    defaults = dict(
-        backbone="resnet18",
-        image_size=SIZE,
-        embedding_dim=8,
-        max_epochs=1,
-        batch_size=12,
-        m_per_class=3,
-        verbose=0,
-        random_state=0,
-    )
-    defaults.update(params)
-    return TripletImageEmbedder(**defaults)
+    return base_embedder(**{"embedding_dim": 8, **params})
 
 
 def _write_images(folder, size=SIZE):

@@ -333,7 +333,7 @@ def write_report(path, args, folder, table, model, seconds, versions, bad):
 def run(args):
     from .. import __version__
     from ..io import save_model
-    from ..io._model import _versions
+    from ..utils._versions import versions as _versions
 
     out = Path(args.out)
     if out.is_dir():

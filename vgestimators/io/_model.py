@@ -1,28 +1,15 @@
 """Model files: a fitted estimator with the versions it was made with."""
 
 import os
-import platform
 import warnings
 from datetime import datetime, timezone
 
 import joblib
 
+from ..utils._versions import versions as _versions
+
 FORMAT = "vgestimators-model"
 FORMAT_VERSION = 1
-
-
-def _versions():
-    import sklearn
-    import torch
-
-    from .. import __version__
-
-    return {
-        "vgestimators": __version__,
-        "scikit-learn": sklearn.__version__,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-    }
 
 
 def save_model(model, path, *, metadata=None, compress=3):
