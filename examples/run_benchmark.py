@@ -29,7 +29,7 @@ This script is the same as ``python -m vgestimators.benchmark``.
 
 import sys
 
-from vgestimators.benchmark.__main__ import main
+from vgestimators.benchmark import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,16 +1,18 @@
 """The rare-species benchmark, end to end in a tiny configuration."""
 
+import importlib
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 
-from vgestimators.benchmark import BenchmarkConfig, run_benchmark
-from vgestimators.benchmark.__main__ import build_parser, config_from_args
-from vgestimators.benchmark._data import make_splits
-from vgestimators.benchmark._methods import METHODS, SplitRunner, build_pipeline
+from vgestimators.benchmark import BenchmarkConfig, build_pipeline, run_benchmark
+from vgestimators.benchmark._cli import build_parser, config_from_args
+from vgestimators.benchmark._methods import METHODS
 from vgestimators.benchmark._report import SCORE_COLUMNS, format_table, summarize
+from vgestimators.benchmark._split_run import SplitRun
 
 ALWAYS_FINITE = [c for c in SCORE_COLUMNS if c != "unseen_restricted"]
 
@@ -116,10 +118,14 @@ def test_zero_shot_species_never_trained_on(tiny_run):
 def test_interrupt_keeps_finished_results(tmp_path, monkeypatch):
     """Ctrl-C during the second method leaves the first method's results."""
 
-    def interrupted(self):
-        raise KeyboardInterrupt
+    run = SplitRun.run
 
-    monkeypatch.setattr(SplitRunner, "_run_triplet_lt", interrupted)
+    def interrupted(self, name):
+        if name == "triplet_lt":
+            raise KeyboardInterrupt
+        return run(self, name)
+
+    monkeypatch.setattr(SplitRun, "run", interrupted)
     config = BenchmarkConfig.from_preset(
         "tiny",
         out=str(tmp_path),
@@ -138,23 +144,6 @@ def test_interrupt_keeps_finished_results(tmp_path, monkeypatch):
     assert _is_png(tmp_path / "per_class_accuracy.png")
     # no half-written temporary files remain
     assert not list(tmp_path.glob("*.tmp"))
-
-
-def test_splits_hold_out_species_and_keep_every_seen_class():
-    y = np.repeat([f"s{i}" for i in range(8)], [40, 30, 20, 12, 8, 6, 4, 3])
-    splits = make_splits(y, n_splits=3, test_size=0.25, n_unseen=2, random_state=0)
-    assert [s.seed for s in splits] == [0, 1, 2]
-    for split in splits:
-        assert len(split.unseen_species) == 2
-        # never drawn from the head quarter (s0, s1)
-        assert not {"s0", "s1"} & set(split.unseen_species)
-        parts = [split.train, split.test, split.unseen]
-        assert sum(map(len, parts)) == len(y)
-        assert len(np.unique(np.concatenate(parts))) == len(y)
-        assert set(y[split.unseen]) == set(split.unseen_species)
-        seen = set(y) - set(split.unseen_species)
-        assert set(y[split.train]) == seen
-    assert len({tuple(s.unseen_species) for s in splits}) > 1
 
 
 def test_summary_mean_and_std_over_splits():
@@ -201,6 +190,45 @@ def test_command_line_options_reach_the_config():
     assert config.device == "cpu"
 
 
+def test_every_setting_is_an_option_and_documented():
+    """The settings are declared once: the command line and docstring follow."""
+    from dataclasses import fields
+
+    parser = build_parser()
+    options = {a.dest for a in parser._actions}
+    doc = BenchmarkConfig.__doc__
+    for f in fields(BenchmarkConfig):
+        assert f.name in options, f.name
+        assert f"\n    {f.name} : " in doc, f.name
+    config = config_from_args(
+        parser.parse_args(
+            [
+                "--seed",
+                "7",
+                "--epochs",
+                "2",
+                "--threads",
+                "1",
+                "--no-tsne",
+                "--lr",
+                "0.01",
+                "--test-size",
+                "0.3",
+                "--anchor-components",
+                "8",
+            ]
+        )
+    )
+    assert (config.random_state, config.max_epochs, config.n_threads) == (7, 2, 1)
+    assert (config.tsne, config.lr, config.test_size) == (False, 0.01, 0.3)
+    assert config.anchor_components == 8
+    # options not given keep the preset's values
+    gpu = config_from_args(parser.parse_args(["--preset", "gpu", "--n-splits", "1"]))
+    assert (gpu.backbone, gpu.n_splits) == ("resnet50", 1)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--backbone", "vgg"])
+
+
 @pytest.mark.parametrize(
     "overrides, message",
     [
@@ -220,20 +248,30 @@ def test_every_row_is_a_pipeline_of_public_estimators():
     from sklearn.pipeline import Pipeline
 
     import vgestimators
-    from vgestimators.benchmark import SoftmaxImageClassifier
+    from vgestimators.vision import SoftmaxImageClassifier
 
     config = BenchmarkConfig.from_preset("tiny")
-    sequences = pd.DataFrame({"sequence": ["ACGT", "ACGA"], "species": ["a", "b"]})
+    sequences = pd.DataFrame(
+        {"sequence": ["ACGTAC", "ACGAGG", "TTGACA"], "species": ["a", "b", "c"]}
+    )
     public = {
         getattr(vgestimators, n)
         for n in ("TripletImageEmbedder", "VisualGeneticAligner")
     } | {SoftmaxImageClassifier}
     for name in METHODS:
-        if name == "finetuned":
-            continue  # needs anchors fitted on real sequences; built in the run
         pipe = build_pipeline(name, config, sequences, seed=0)
         assert isinstance(pipe, Pipeline)
         assert type(pipe.steps[0][1]) in public
+        # each estimator is a public name of its package
+        for _, step in pipe.steps:
+            package = ".".join(type(step).__module__.split(".")[:2])
+            assert getattr(importlib.import_module(package), type(step).__name__)
+        # the Pipeline clones as scikit-learn's tools do (the fine-tuned
+        # row's fitted anchors are frozen, so they survive the clone)
+        clone(pipe)
+    finetuned = build_pipeline("finetuned", config, sequences, seed=0)
+    anchors = clone(finetuned).named_steps["embed"].alignment_anchors
+    assert anchors.anchors_.shape[0] == 3
 
 
 def test_default_config_is_the_default_preset():

@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vgestimators.benchmark import BenchmarkConfig
-from vgestimators.benchmark.__main__ import main
+from vgestimators.benchmark import BenchmarkConfig, main
 from vgestimators.benchmark._data import BenchmarkData
 from vgestimators.benchmark._report import ResultWriter
 
@@ -132,12 +131,13 @@ def test_pipelines_md_prints_no_default_object_reprs(real_run):
 
 def test_every_pipeline_in_pipelines_md_runs_as_python(real_run):
     """Each printed Pipeline, pasted into Python, builds that Pipeline."""
+    from sklearn.frozen import FrozenEstimator
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import KNeighborsClassifier, NearestCentroid
     from sklearn.pipeline import Pipeline
 
     from vgestimators import GeneticAnchors, TripletImageEmbedder, VisualGeneticAligner
-    from vgestimators.benchmark import SoftmaxImageClassifier
+    from vgestimators.vision import SoftmaxImageClassifier
 
     text = (real_run["out"] / "pipelines.md").read_text()
     blocks = _python_blocks(text)
@@ -152,6 +152,7 @@ def test_every_pipeline_in_pipelines_md_runs_as_python(real_run):
         "TripletImageEmbedder": TripletImageEmbedder,
         "VisualGeneticAligner": VisualGeneticAligner,
         "SoftmaxImageClassifier": SoftmaxImageClassifier,
+        "FrozenEstimator": FrozenEstimator,
         # the names the file says stand for the DNA table
         "sequences": dna,
         "shuffled_sequences": dna,

@@ -9,7 +9,7 @@ from PIL import Image
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-from vgestimators.datasets import CropBorders, crop_borders
+from vgestimators.vision import CropBorders, crop_borders
 
 H, W = 200, 240
 

@@ -11,18 +11,12 @@ import pytest
 import vgestimators
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-SUBPACKAGES = [
-    "alignment",
-    "benchmark",
-    "datasets",
-    "genetics",
-    "io",
-    "longtail",
-    "losses",
-    "metrics",
-    "pipeline",
-    "vision",
-]
+# every subpackage with public names (utils is private, cli is the command)
+SUBPACKAGES = sorted(
+    p.name
+    for p in Path(vgestimators.__file__).parent.iterdir()
+    if (p / "__init__.py").exists() and p.name not in {"utils", "cli"}
+)
 
 
 def _api_entries():

@@ -521,6 +521,46 @@ def test_warm_start_continues_from_the_fitted_weights(data):
     assert np.abs(emb.transform(X) - before).max() > 1e-4
 
 
+def test_init_starts_from_another_embedders_network(data, fitted):
+    """init=: the two stages of the paper's fine-tuning as one estimator."""
+    import copy
+
+    from sklearn.frozen import FrozenEstimator
+
+    X, y = data
+    second = dict(max_epochs=1, lr=5e-4, random_state=1)
+    # from a fitted embedder, frozen: the same as a warm start on a copy of it
+    history = len(fitted.history_)
+    from_frozen = _embedder(init=FrozenEstimator(fitted), **second).fit(X, y)
+    warm = copy.deepcopy(fitted).set_params(warm_start=True, **second).fit(X, y)
+    np.testing.assert_array_equal(from_frozen.transform(X), warm.transform(X))
+    assert len(from_frozen.history_) == history + 1
+    # the frozen embedder is untouched (weights and history)
+    assert len(fitted.history_) == history
+    np.testing.assert_array_equal(
+        fitted.transform(X[:4]), copy.deepcopy(fitted).transform(X[:4])
+    )
+    # an unfitted init is fitted first (a clone: the parameter stays unfitted)
+    init = _embedder()
+    from_unfitted = _embedder(init=init, **second).fit(X, y)
+    np.testing.assert_array_equal(from_unfitted.transform(X), warm.transform(X))
+    assert not hasattr(init, "net_")
+    # it clones and prints as the declaration it is
+    assert "init=TripletImageEmbedder(" in repr(clone(from_unfitted))
+
+
+def test_init_of_another_network_says_what_differs(data, fitted):
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = data
+    with pytest.raises(ValueError, match="embedding_dim must match"):
+        _embedder(embedding_dim=8, init=FrozenEstimator(fitted)).fit(X, y)
+    with pytest.raises(ValueError, match="init must be a TripletImageEmbedder"):
+        scaler = StandardScaler().fit(np.zeros((2, 2)))
+        _embedder(init=FrozenEstimator(scaler)).fit(X, y)
+
+
 @pytest.mark.parametrize(
     "check",
     [

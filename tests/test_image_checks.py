@@ -65,9 +65,9 @@ def training_spy(monkeypatch):
     calls = []
     original = TripletImageEmbedder._fit_dataset
 
-    def spy(self, dataset, classes, counts):
+    def spy(self, dataset, classes, counts, **kwargs):
         calls.append(len(dataset))
-        return original(self, dataset, classes, counts)
+        return original(self, dataset, classes, counts, **kwargs)
 
     monkeypatch.setattr(TripletImageEmbedder, "_fit_dataset", spy)
     return calls

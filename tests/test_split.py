@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_validate
 
-from vgestimators.datasets import LongTailSplit, long_tail_split
+from vgestimators.model_selection import LongTailSplit, long_tail_split
 
 
 def _long_tail_labels(counts):

@@ -7,13 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vgestimators.datasets import long_tail_split, make_forams, plot_forams
+from vgestimators.datasets import make_forams, plot_forams
 from vgestimators.datasets._phylo import (
     jc_distances,
     k80_step,
     mantel,
     yule_tree,
 )
+from vgestimators.model_selection import long_tail_split
 
 
 def _small(**kwargs):

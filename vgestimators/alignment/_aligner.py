@@ -1,5 +1,6 @@
 """VisualGeneticAligner: image embeddings aligned with genetic anchors."""
 
+import functools
 import warnings
 from numbers import Integral, Real
 
@@ -12,10 +13,8 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_is_fitted,
@@ -24,6 +23,8 @@ from sklearn.utils.validation import (
 
 from ..utils._device import resolve_device
 from ..utils._docstrings import substitute
+from ..utils._labels import check_labels
+from ..utils._random import derive_seed, torch_seeded
 from ._anchors_input import (
     _fmt_labels,
     check_anchor_coverage,
@@ -56,6 +57,19 @@ _PROTOTYPE_PARAMS = (
     "dna_test",
     "random_state",
 )
+
+
+def _delegated(method):
+    """Hand ``method`` over to the prototype rule when that is the fitted rule."""
+
+    @functools.wraps(method)
+    def delegating(self, X):
+        if self._delegate():
+            rule = self.prototype_classifier_
+            return getattr(rule, method.__name__)(self._validate_X(X))
+        return method(self, X)
+
+    return delegating
 
 
 @substitute
@@ -181,8 +195,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         ``unknown_label``. None predicts a known class for every sample.
         Read at predict time: ``set_params`` on a fitted aligner needs no
         refit.
-    unknown_label : str or int, default="unknown"
-        Prediction for novel samples; must not be a class label.
+    ${unknown_label}
     missing_anchors : {"raise", "visual_only"}, default="raise"
         A class of ``y`` without an anchor raises a ValueError listing such
         classes, or (``"visual_only"``) takes part through the visual k-NN
@@ -250,10 +263,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         Epochs run (fewer than ``max_epochs`` after an early stop).
     device_ : str
         Device the projection was trained on.
-    n_features_in_ : int
-        Width of the visual embeddings seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Defined only when X has string column names.
+    ${embedding_input_attributes}
 
     See Also
     --------
@@ -426,14 +436,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
     def fit(self, X, y):
         """Fit the anchors (if needed), the projection and the classifier.
 
-        Parameters
-        ----------
-        ${Xy_fit}
-
-        Returns
-        -------
-        self : VisualGeneticAligner
-            The fitted estimator.
+        ${fit_parameters}
         """
         X, y = validate_data(
             self,
@@ -443,14 +446,16 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
             ensure_all_finite=False,
         )
         check_finite_rows(X, "X")
-        check_classification_targets(y)
-        y_classes, y_idx = np.unique(y, return_inverse=True)
-        if len(y_classes) < 2:
-            raise ValueError(
+        y, y_classes, y_idx, _ = check_labels(
+            y,
+            classification=True,
+            min_classes=2,
+            too_few=(
                 "VisualGeneticAligner needs images of at least 2 classes; y "
-                f"holds one class ({y_classes[0]!r}), so there is nothing to "
+                "holds one class ({classes[0]!r}), so there is nothing to "
                 "classify."
-            )
+            ),
+        )
 
         if self.classifier == "prototype":
             return self._fit_prototype(X, y)
@@ -508,14 +513,12 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         # projection ----------------------------------------------------
         self.device_ = resolve_device(self.device)
-        seed = int(
-            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        )
+        seed = derive_seed(self.random_state)
         self._x_mean = X.mean(axis=0)
         scale = X.std(axis=0)
         self._x_scale = np.where(scale > 0, scale, 1.0)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        # built on the CPU (train_projection moves it to device_)
+        with torch_seeded(seed):
             module = build_projection(
                 self.projection, X.shape[1], matrix.shape[1], self.hidden_layer_size
             )
@@ -668,7 +671,9 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
             self.classifier
         ]
 
-    def _proba_and_similarity(self, Z):
+    def _proba_and_similarity(self, X):
+        """Probabilities and similarity of the aligned-space rules."""
+        Z = self._project(self._validate_X(X))
         n, n_classes = Z.shape[0], len(self.classes_)
         w = self._knn_weight()
         if w > 0 and self._knn is None:
@@ -718,9 +723,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         output is the cosine similarity of each sample to each class
         prototype (one column per class of ``classes_``).
 
-        Parameters
-        ----------
-        ${X_embeddings}
+        ${X_parameters}
 
         Returns
         -------
@@ -734,101 +737,57 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
             Z = self._project(X)
         return Z.astype(X.dtype, copy=False)
 
+    @_delegated
     def predict_proba(self, X):
         """Class probabilities (see Notes of the class).
 
-        Parameters
-        ----------
-        ${X_embeddings}
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns follow ``classes_``; rows sum to 1.
+        ${predict_proba}
         """
-        if self._delegate():
-            return self.prototype_classifier_.predict_proba(self._validate_X(X))
-        X = self._validate_X(X)
-        return self._proba_and_similarity(self._project(X))[0]
+        return self._proba_and_similarity(X)[0]
 
+    @_delegated
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba` (zeros become ``-inf``).
 
-        Parameters
-        ----------
-        ${X_embeddings}
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
+        ${predict_log_proba}
         """
-        if self._delegate():
-            return self.prototype_classifier_.predict_log_proba(self._validate_X(X))
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
+    @_delegated
     def decision_function(self, X):
         """Class scores: log-probabilities (log-odds for two classes).
 
         Probabilities of zero are clipped to the smallest positive float, so
         the scores are finite.
 
-        Parameters
-        ----------
-        ${X_embeddings}
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
-            For two classes, ``log p(classes_[1]) - log p(classes_[0])``:
-            positive values mean ``classes_[1]``.
+        ${decision_function}
         """
-        if self._delegate():
-            return self.prototype_classifier_.decision_function(self._validate_X(X))
         log_proba = np.log(np.clip(self.predict_proba(X), np.finfo(float).tiny, None))
         if log_proba.shape[1] == 2:
             return log_proba[:, 1] - log_proba[:, 0]
         return log_proba
 
+    @_delegated
     def score_samples(self, X):
         """Similarity of each sample to what the model knows (higher: more known).
 
-        The value compared with ``novelty_threshold``: the mean cosine to the
-        k nearest aligned training images, the largest cosine to an anchor, or
-        their blend, following ``classifier`` (see Notes of the class).
+        The mean cosine to the k nearest aligned training images, the largest
+        cosine to an anchor, or their blend, following ``classifier`` (see
+        Notes of the class): values in [-1, 1]. The "prototype" rule gives
+        its largest adjusted cosine to a prototype.
 
-        Parameters
-        ----------
-        ${X_embeddings}
-
-        Returns
-        -------
-        similarity : ndarray of shape (n_samples,)
-            Values in [-1, 1].
+        ${score_samples}
         """
-        if self._delegate():
-            return self.prototype_classifier_.score_samples(self._validate_X(X))
-        X = self._validate_X(X)
-        return self._proba_and_similarity(self._project(X))[1]
+        return self._proba_and_similarity(X)[1]
 
+    @_delegated
     def predict(self, X):
         """Predict the class of each sample (``unknown_label`` when novel).
 
-        Parameters
-        ----------
-        ${X_embeddings}
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Labels from ``classes_``; with ``novelty_threshold`` set, samples
-            whose :meth:`score_samples` falls below it get ``unknown_label``
-            (the array is then of object dtype if the label types differ).
+        ${predict}
         """
-        if self._delegate():
-            return self.prototype_classifier_.predict(self._validate_X(X))
-        X = self._validate_X(X)
-        proba, similarity = self._proba_and_similarity(self._project(X))
+        proba, similarity = self._proba_and_similarity(X)
         y_pred = self.classes_[np.argmax(proba, axis=1)]
         if self.novelty_threshold is None:
             return y_pred
@@ -840,10 +799,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         """Names of the aligned features (the anchor columns).
 
-        Parameters
-        ----------
-        input_features : array-like of str or None, default=None
-            Only checked against ``feature_names_in_``.
+        ${feature_names_parameters}
 
         Returns
         -------

@@ -235,13 +235,15 @@ def check_species(estimator, y):
     Checks only names (no anchor is computed): the cheap part of ``fit``
     that can run before an image embedder is trained.
     """
-    from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import column_or_1d
 
+    from ..utils._labels import check_labels
+
     estimator._validate_params()
-    y = column_or_1d(y, warn=True)
-    check_classification_targets(y)
-    classes, counts = np.unique(y, return_counts=True)
+    # column vectors warn, as in fit (scikit-learn's validate_data)
+    _, classes, _, counts = check_labels(
+        column_or_1d(y, warn=True), classification=True
+    )
     raw = anchor_labels(estimator.anchors, estimator.sequences)
     relabelled, how = match_labels(raw, list(classes), estimator.species_mapping)
     labels = list(dict.fromkeys(relabelled))

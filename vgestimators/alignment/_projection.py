@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..losses._alignment import CosineAlignmentLoss
+from ..losses import CosineAlignmentLoss
 
 
 def build_projection(kind, n_in, n_out, hidden_layer_size):

@@ -9,10 +9,10 @@ from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._docstrings import substitute
+from ..utils._labels import check_labels
 from ..utils._warnings import warn_user
 from ._anchors_input import (
     _fmt_labels,
@@ -108,8 +108,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
     novelty_threshold : float or None, default=None
         Open-set recognition: a sample whose :meth:`score_samples` falls
         below this value is predicted as ``unknown_label``.
-    unknown_label : str or int, default="unknown"
-        Prediction for novel samples; must not be a class label.
+    ${unknown_label}
     class_weight : dict, "balanced" or None, default=None
         Multiplies each class's probability (adds ``log(weight)`` to its
         logit), as a class prior; "balanced" is the inverse training
@@ -166,9 +165,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         Classes of ``classes_`` without training images.
     unanchored_classes_ : ndarray
         Classes of ``y`` without an anchor.
-    n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Defined only when X has string column names.
+    ${embedding_input_attributes}
 
     See Also
     --------
@@ -262,26 +259,21 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Fit the anchors (if needed), the map, the prototypes and the scores.
 
-        Parameters
-        ----------
-        ${Xy_fit}
-
-        Returns
-        -------
-        self : GeneticPrototypeClassifier
-            The fitted estimator.
+        ${fit_parameters}
         """
         X, y = validate_data(
             self, X, y, dtype=[np.float64, np.float32], ensure_all_finite=False
         )
         check_finite_rows(X, "X")
-        check_classification_targets(y)
-        y_classes, y_idx = np.unique(y, return_inverse=True)
-        if len(y_classes) < 2:
-            raise ValueError(
+        y, y_classes, y_idx, _ = check_labels(
+            y,
+            classification=True,
+            min_classes=2,
+            too_few=(
                 f"{type(self).__name__} needs images of at least 2 classes; y "
-                f"holds one class ({y_classes[0]!r})."
-            )
+                "holds one class ({classes[0]!r})."
+            ),
+        )
         labels, matrix, names = self._fit_anchors(y_classes)
         row_of = {label: i for i, label in enumerate(labels)}
         missing = check_anchor_coverage(
@@ -556,9 +548,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
     def cosine_similarity(self, X):
         """Cosine similarity of each sample to each class prototype.
 
-        Parameters
-        ----------
-        ${X_embeddings}
+        ${X_parameters}
 
         Returns
         -------
@@ -585,15 +575,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X):
         """Logits: adjusted cosine scores over the temperature, plus log class weights.
 
-        Parameters
-        ----------
-        ${X_embeddings}
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
-            For two classes, the logit of ``classes_[1]`` minus that of
-            ``classes_[0]``.
+        ${decision_function}
         """
         logits = self._logits(X)
         if logits.shape[1] == 2:
@@ -603,54 +585,28 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Class probabilities: softmax of :meth:`decision_function`.
 
-        Parameters
-        ----------
-        ${X_embeddings}
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
+        ${predict_proba}
         """
         return softmax(self._logits(X), axis=1)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
 
-        Parameters
-        ----------
-        ${X_embeddings}
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
+        ${predict_log_proba}
         """
         return log_softmax(self._logits(X), axis=1)
 
     def score_samples(self, X):
         """Largest adjusted cosine to a prototype (higher: more familiar).
 
-        The value compared with ``novelty_threshold``.
-
-        Parameters
-        ----------
-        ${X_embeddings}
-
-        Returns
-        -------
-        similarity : ndarray of shape (n_samples,)
+        ${score_samples}
         """
         return self._scores(X).max(axis=1)
 
     def predict(self, X):
         """Most probable class (``unknown_label`` when novel).
 
-        Parameters
-        ----------
-        ${X_embeddings}
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
+        ${predict}
         """
         scores = self._scores(X)
         y_pred = self.classes_[

@@ -6,7 +6,8 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "run_benchmark": "._run",
-        "BenchmarkConfig": "._run",
-        "SoftmaxImageClassifier": "._softmax",
+        "BenchmarkConfig": "._config",
+        "build_pipeline": "._methods",
+        "main": "._cli",
     },
 )

@@ -1,20 +1,16 @@
-"""The compared methods, each a scikit-learn Pipeline of public estimators.
+"""The compared methods, each declared once as a Pipeline of public estimators.
 
 ``build_pipeline(name, config, sequences, seed)`` returns the unfitted
 Pipeline of a row of the table; a reader can copy it into a script and call
-``fit(X_train, y_train)`` / ``predict(X_test)``.
+``fit(X_train, y_train)`` / ``predict(X_test)``, which is all the benchmark
+does with it (:mod:`._split_run`).
 
-The benchmark itself avoids training the same network twice: the triplet
-embedder of ``"triplet"`` is fitted once per split and its fitted copy is the
-first step of ``"aligned"``, ``"zero_shot"`` and the warm start of
-``"finetuned"``. Fitting a Pipeline whose first step is already fitted with
-the same parameters and ``random_state`` is what ``Pipeline.fit`` would do
-(the embedder is deterministic on CPU for a given ``random_state``), so the
-scores are those of the Pipelines as printed.
+Several rows start with the same triplet embedder (same parameters, same
+``random_state``). The benchmark gives their Pipelines one ``memory=``
+cache, as a user comparing heads would, so that embedder is trained once
+per split and its fitted copy is loaded by the others; the fine-tuned row
+starts from it through ``init=FrozenEstimator(...)``.
 """
-
-import time
-from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -37,20 +33,9 @@ METHODS = {
     "zero_shot": "Triplet + aligner, nearest anchor",
 }
 
-#: Methods whose last step is fitted on the shared triplet embeddings.
-_ON_EMBEDDINGS = (
-    "triplet",
-    "ncm",
-    "crt",
-    "prototype",
-    "prototype_shuffled",
-    "aligned",
-    "zero_shot",
-)
-
 
 def embedder(config, seed, *, desc="triplet", **params):
-    """A TripletImageEmbedder configured for the benchmark."""
+    """The TripletImageEmbedder of the triplet rows (``params`` change it)."""
     from ..vision import TripletImageEmbedder
 
     kwargs = dict(
@@ -72,29 +57,60 @@ def embedder(config, seed, *, desc="triplet", **params):
         callbacks=[EpochProgress(desc=desc, enabled=config.progress)],
         verbose=0,
     )
-    kwargs.update(params)
-    return TripletImageEmbedder(**kwargs)
+    return TripletImageEmbedder(**{**kwargs, **params})
 
 
-def anchors_estimator(config):
-    """The GeneticAnchors estimator used by every aligned method."""
+def _anchors(config):
     from ..genetics import GeneticAnchors
 
     return GeneticAnchors(n_components=config.anchor_components)
 
 
-def aligner(config, sequences, seed, **params):
-    """A VisualGeneticAligner whose anchors are fitted on ``sequences``."""
+def _aligner(config, sequences, seed, **params):
     from ..alignment import VisualGeneticAligner
 
-    kwargs = dict(
-        anchors=anchors_estimator(config),
+    return VisualGeneticAligner(
+        anchors=_anchors(config),
         sequences=sequences,
         device=config.device,
         random_state=seed,
+        **params,
     )
-    kwargs.update(params)
-    return VisualGeneticAligner(**kwargs)
+
+
+def _softmax(config, seed):
+    from ..vision import SoftmaxImageClassifier
+
+    return SoftmaxImageClassifier(
+        backbone=config.backbone,
+        stem=config.stem,
+        image_size=config.image_size,
+        max_epochs=config.max_epochs,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        device=config.device,
+        random_state=seed,
+        callbacks=[EpochProgress(desc="softmax", enabled=config.progress)],
+    )
+
+
+def _finetuned(config, sequences, seed):
+    from sklearn.frozen import FrozenEstimator
+
+    # frozen: fitted beforehand, and kept fitted when the Pipeline clones
+    anchors = FrozenEstimator(
+        _anchors(config).fit(sequences["sequence"], sequences["species"])
+    )
+    return embedder(
+        config,
+        seed,
+        desc="aligned fine-tuning",
+        max_epochs=config.finetune_epochs,
+        lr=config.lr * config.finetune_lr_factor,
+        alignment_anchors=anchors,
+        alignment_weight=config.alignment_weight,
+        init=embedder(config, seed),
+    )
 
 
 def shuffle_species(sequences, seed):
@@ -107,277 +123,79 @@ def shuffle_species(sequences, seed):
     names = np.unique(sequences["species"].to_numpy())
     perm = np.random.default_rng(seed).permutation(len(names))
     shuffled = sequences.copy()
-    shuffled["species"] = sequences["species"].map(dict(zip(names, names[perm], strict=True)))
+    shuffled["species"] = sequences["species"].map(
+        dict(zip(names, names[perm], strict=True))
+    )
     return shuffled
 
 
-def build_pipeline(name, config, sequences, seed):
+def _steps(name, config, sequences, seed):
+    """The (name, estimator) steps of method ``name``."""
+    triplet = ("embed", embedder(config, seed))
+    knn = ("knn", KNeighborsClassifier(n_neighbors=5))
+    if name == "softmax":
+        return [("cnn", _softmax(config, seed))]
+    if name == "triplet":
+        return [triplet, knn]
+    if name == "ncm":
+        return [triplet, ("ncm", NearestCentroid())]
+    if name == "crt":
+        return [
+            triplet,
+            ("logreg", LogisticRegression(class_weight="balanced", max_iter=2000)),
+        ]
+    if name == "triplet_lt":
+        return [
+            ("embed", embedder(config, seed, desc="triplet LT", sampler="m_per_class")),
+            knn,
+        ]
+    if name == "prototype":
+        return [triplet, ("align", _aligner(config, sequences, seed))]
+    if name == "prototype_shuffled":
+        shuffled = shuffle_species(sequences, seed)
+        return [triplet, ("align", _aligner(config, shuffled, seed))]
+    if name == "aligned":
+        return [triplet, ("align", _aligner(config, sequences, seed, classifier="knn"))]
+    if name == "finetuned":
+        return [("embed", _finetuned(config, sequences, seed)), knn]
+    if name == "zero_shot":
+        return [
+            triplet,
+            ("align", _aligner(config, sequences, seed, classifier="anchor")),
+        ]
+    raise ValueError(f"unknown method {name!r}; choose from {list(METHODS)}.")
+
+
+def build_pipeline(name, config, sequences, seed, *, memory=None):
     """The unfitted Pipeline of method ``name``.
 
     Parameters
     ----------
     name : str
-        One of :data:`METHODS`.
+        One of the methods, ``"softmax"``, ``"triplet"``, ``"ncm"``,
+        ``"crt"``, ``"triplet_lt"``, ``"prototype"``,
+        ``"prototype_shuffled"``, ``"aligned"``, ``"finetuned"`` or
+        ``"zero_shot"``.
     config : BenchmarkConfig
         Sizes, epochs and device.
     sequences : DataFrame
         DNA sequences with columns ``sequence`` and ``species``.
     seed : int
         ``random_state`` of every step.
+    memory : str, joblib.Memory or None, default=None
+        The Pipeline's cache of fitted transformers (``Pipeline(memory=)``).
 
     Returns
     -------
     pipeline : Pipeline
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from vgestimators.benchmark import BenchmarkConfig, build_pipeline
+    >>> dna = pd.DataFrame({"sequence": ["ACGT", "ACGA"], "species": ["a", "b"]})
+    >>> pipe = build_pipeline("ncm", BenchmarkConfig.from_preset("tiny"), dna, seed=0)
+    >>> [name for name, _ in pipe.steps]
+    ['embed', 'ncm']
     """
-    knn = KNeighborsClassifier(n_neighbors=5)
-    if name == "ncm":
-        return Pipeline([("embed", embedder(config, seed)), ("ncm", NearestCentroid())])
-    if name == "crt":
-        return Pipeline(
-            [
-                ("embed", embedder(config, seed)),
-                (
-                    "logreg",
-                    LogisticRegression(class_weight="balanced", max_iter=2000),
-                ),
-            ]
-        )
-    if name == "prototype":
-        return Pipeline(
-            [("embed", embedder(config, seed)), ("align", aligner(config, sequences, seed))]
-        )
-    if name == "prototype_shuffled":
-        return Pipeline(
-            [
-                ("embed", embedder(config, seed)),
-                ("align", aligner(config, shuffle_species(sequences, seed), seed)),
-            ]
-        )
-    if name == "softmax":
-        from ._softmax import SoftmaxImageClassifier
-
-        return Pipeline(
-            [
-                (
-                    "cnn",
-                    SoftmaxImageClassifier(
-                        backbone=config.backbone,
-                        stem=config.stem,
-                        image_size=config.image_size,
-                        max_epochs=config.max_epochs,
-                        batch_size=config.batch_size,
-                        lr=config.lr,
-                        device=config.device,
-                        random_state=seed,
-                        callbacks=[
-                            EpochProgress(desc="softmax", enabled=config.progress)
-                        ],
-                    ),
-                )
-            ]
-        )
-    if name == "triplet":
-        return Pipeline([("embed", embedder(config, seed)), ("knn", knn)])
-    if name == "triplet_lt":
-        return Pipeline(
-            [
-                (
-                    "embed",
-                    embedder(config, seed, desc="triplet LT", sampler="m_per_class"),
-                ),
-                ("knn", knn),
-            ]
-        )
-    if name == "aligned":
-        return Pipeline(
-            [
-                ("embed", embedder(config, seed)),
-                ("align", aligner(config, sequences, seed, classifier="knn")),
-            ]
-        )
-    if name == "finetuned":
-        anchors = anchors_estimator(config).fit(
-            sequences["sequence"], sequences["species"]
-        )
-        return Pipeline(
-            [
-                (
-                    "embed",
-                    embedder(
-                        config,
-                        seed,
-                        desc="aligned fine-tuning",
-                        max_epochs=config.finetune_epochs,
-                        lr=config.lr * config.finetune_lr_factor,
-                        alignment_anchors=anchors,
-                        alignment_weight=config.alignment_weight,
-                        warm_start=True,
-                    ),
-                ),
-                ("knn", knn),
-            ]
-        )
-    if name == "zero_shot":
-        return Pipeline(
-            [
-                ("embed", embedder(config, seed)),
-                ("align", aligner(config, sequences, seed, classifier="anchor")),
-            ]
-        )
-    raise ValueError(f"unknown method {name!r}; choose from {list(METHODS)}.")
-
-
-@dataclass
-class MethodResult:
-    """Predictions and timing of one method on one split."""
-
-    pipeline: Pipeline
-    y_pred: np.ndarray
-    y_pred_unseen: np.ndarray | None
-    fit_time: float
-    predict_time: float
-    extra: dict = field(default_factory=dict)
-
-
-class SplitRunner:
-    """Fits the methods of one split, sharing the triplet embedder.
-
-    Parameters
-    ----------
-    config : BenchmarkConfig
-    data : BenchmarkData
-    split : Split
-    """
-
-    def __init__(self, config, data, split):
-        self.config = config
-        self.data = data
-        self.split = split
-        self.X_train = data.X[split.train]
-        self.y_train = data.y[split.train]
-        self.X_test = data.X[split.test]
-        self.y_test = data.y[split.test]
-        self.X_unseen = data.X[split.unseen]
-        self.y_unseen = data.y[split.unseen]
-        self._triplet = None  # (fitted embedder, Z_train, Z_test, Z_unseen, time)
-
-    # -- shared work -----------------------------------------------------------
-    def _embed_all(self, emb):
-        Z_train = emb.transform(self.X_train)
-        Z_test = emb.transform(self.X_test)
-        Z_unseen = emb.transform(self.X_unseen) if len(self.X_unseen) else None
-        return Z_train, Z_test, Z_unseen
-
-    def triplet(self):
-        """The fitted triplet embedder of this split and its embeddings."""
-        if self._triplet is None:
-            pipe = build_pipeline(
-                "triplet", self.config, self.data.sequences, self.split.seed
-            )
-            emb = pipe.named_steps["embed"]
-            start = time.perf_counter()
-            emb.fit(self.X_train, self.y_train)
-            fit_time = time.perf_counter() - start
-            start = time.perf_counter()
-            Z = self._embed_all(emb)
-            self._triplet = (emb, *Z, fit_time, time.perf_counter() - start)
-        return self._triplet
-
-    # -- methods ---------------------------------------------------------------
-    def run(self, name):
-        """Fit and evaluate method ``name``; returns a :class:`MethodResult`."""
-        if name in _ON_EMBEDDINGS:
-            return self._fit_head(name)
-        return getattr(self, f"_run_{name}")()
-
-    def _fit_embed_knn(self, name):
-        pipe = build_pipeline(name, self.config, self.data.sequences, self.split.seed)
-        emb, knn = pipe.named_steps["embed"], pipe.named_steps["knn"]
-        start = time.perf_counter()
-        emb.fit(self.X_train, self.y_train)
-        Z_train = emb.transform(self.X_train)
-        knn.fit(Z_train, self.y_train)
-        fit_time = time.perf_counter() - start
-        start = time.perf_counter()
-        y_pred = knn.predict(emb.transform(self.X_test))
-        return MethodResult(pipe, y_pred, None, fit_time, time.perf_counter() - start)
-
-    def _run_softmax(self):
-        pipe = build_pipeline(
-            "softmax", self.config, self.data.sequences, self.split.seed
-        )
-        start = time.perf_counter()
-        pipe.fit(self.X_train, self.y_train)
-        fit_time = time.perf_counter() - start
-        start = time.perf_counter()
-        y_pred = pipe.predict(self.X_test)
-        return MethodResult(pipe, y_pred, None, fit_time, time.perf_counter() - start)
-
-    def _run_triplet_lt(self):
-        return self._fit_embed_knn("triplet_lt")
-
-    def _fit_head(self, name):
-        """Fit the last step of method ``name`` on the shared embeddings."""
-        emb, Z_train, Z_test, Z_unseen, emb_time, embed_time = self.triplet()
-        pipe = build_pipeline(name, self.config, self.data.sequences, self.split.seed)
-        pipe.steps[0] = ("embed", emb)
-        head = pipe.steps[-1][1]
-        start = time.perf_counter()
-        head.fit(Z_train, self.y_train)
-        fit_time = emb_time + time.perf_counter() - start
-        start = time.perf_counter()
-        y_pred = head.predict(Z_test)
-        y_pred_unseen = head.predict(Z_unseen) if Z_unseen is not None else None
-        predict_time = time.perf_counter() - start + embed_time
-        extra = {"Z_test": Z_test, "Z_unseen": Z_unseen}
-        if hasattr(head, "anchors_"):
-            extra["align"] = head
-        if Z_unseen is not None:
-            extra["y_pred_unseen_restricted"] = _restricted_predict(
-                head, Z_unseen, self.split.unseen_species
-            )
-        return MethodResult(pipe, y_pred, y_pred_unseen, fit_time, predict_time, extra)
-
-    def _run_finetuned(self):
-        emb0, _, _, _, emb_time, _ = self.triplet()
-        pipe = build_pipeline(
-            "finetuned", self.config, self.data.sequences, self.split.seed
-        )
-        knn = pipe.named_steps["knn"]
-        # Warm start: continue from a copy of the triplet-trained network with
-        # the fine-tuning parameters (warm_start=True keeps its weights).
-        emb = clone_fitted(emb0).set_params(
-            **pipe.named_steps["embed"].get_params(deep=False)
-        )
-        pipe.steps[0] = ("embed", emb)
-        start = time.perf_counter()
-        emb.fit(self.X_train, self.y_train)
-        knn.fit(emb.transform(self.X_train), self.y_train)
-        fit_time = emb_time + time.perf_counter() - start
-        start = time.perf_counter()
-        y_pred = knn.predict(emb.transform(self.X_test))
-        return MethodResult(pipe, y_pred, None, fit_time, time.perf_counter() - start)
-
-
-def clone_fitted(estimator):
-    """A deep copy of a fitted estimator (``clone`` would drop its weights)."""
-    import copy
-
-    return copy.deepcopy(estimator)
-
-
-def _restricted_predict(classifier, Z, unseen_species):
-    """Prediction among the held-out species only (None if it cannot name them).
-
-    The zero-shot figure of the zero-shot literature: which of the unseen
-    species an image of an unseen species is closest to, with the seen
-    species out of the competition.
-    """
-    classes = getattr(classifier, "classes_", np.asarray([]))
-    columns = np.flatnonzero(np.isin(classes, unseen_species))
-    if len(columns) == 0 or not hasattr(classifier, "predict_proba"):
-        return None
-    proba = classifier.predict_proba(Z)[:, columns]
-    if not proba.any():
-        return None  # none of them can be recognised (e.g. the DNA test failed)
-    return classes[columns][np.argmax(proba, axis=1)]
+    return Pipeline(_steps(name, config, sequences, seed), memory=memory)

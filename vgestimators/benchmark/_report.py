@@ -299,15 +299,55 @@ def machine_description(device="cpu"):
     """One line naming the machine the benchmark ran on."""
     import torch
 
+    from ..utils._device import is_cuda
+
     cpu = platform.processor() or platform.machine()
     text = (
         f"{os.cpu_count()} CPU cores ({cpu}), {platform.system()} "
         f"{platform.release()}, Python {platform.python_version()}, "
         f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
     )
-    if device == "cuda" and torch.cuda.is_available():
+    if is_cuda(device) and torch.cuda.is_available():
         text += f", GPU {torch.cuda.get_device_name(0)}"
     return text
+
+
+def run_settings(config, data):
+    """The settings lines of ``results.md``: data, splits, networks, machine."""
+    return {
+        "data": data.source,
+        **(
+            {"Mantel r (morphology vs DNA)": f"{data.info['mantel_r']:.3f}"}
+            if "mantel_r" in data.info
+            else {}
+        ),
+        "images": f"{len(data.y)} images of {len(np.unique(data.y))} species",
+        "splits": (
+            (
+                f"{config.n_splits} splits: train on the long tail, test on "
+                f"a balanced set ({config.n_test_per_species} images of every "
+                "species)"
+                if data.balanced_test is not None
+                else f"{config.n_splits} repeated stratified long-tail splits "
+                f"(test_size={config.test_size})"
+            )
+            + f"; {config.n_unseen} species held out of training per split "
+            "(DNA only) for zero-shot"
+        ),
+        "networks": (
+            f"{config.backbone} from scratch ({config.stem} stem), "
+            f"{config.image_size} px, "
+            f"embedding {config.embedding_dim}-d, {config.max_epochs} epochs "
+            f"(fine-tuning {config.finetune_epochs}), batch {config.batch_size}, "
+            f"lr {config.lr}, device {config.device}"
+        ),
+        "thresholds": (
+            f"many-shot > {config.many}, few-shot < {config.few} training "
+            f"images; rarest = {config.tail_fraction:.0%} of species"
+        ),
+        "machine": machine_description(config.device),
+        "preset": config.preset,
+    }
 
 
 def markdown_report(summary, settings, note=None, data_lines=()):

@@ -54,7 +54,7 @@ def main(argv=None):
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "benchmark":
-        from ..benchmark.__main__ import main as benchmark_main
+        from ..benchmark import main as benchmark_main
 
         return benchmark_main(argv[1:], prog="vgestimators benchmark")
     parser = build_parser()

@@ -10,6 +10,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
 
+from ..utils._docstrings import substitute
 from ..utils._warnings import warn_user
 
 __all__ = ["list_images", "load_image_folder"]
@@ -138,6 +139,7 @@ def _unreadable_error(names, where):
     },
     prefer_skip_nested_validation=True,
 )
+@substitute
 def load_image_folder(
     root,
     *,
@@ -237,7 +239,8 @@ def load_image_folder(
     See Also
     --------
     list_images : List unlabelled images, e.g. the images to identify.
-    CropBorders : Crop the black borders and burnt-in text of the images.
+    vgestimators.vision.CropBorders : Crop the black borders and burnt-in
+        text of the images.
     match_species : Pair the class names with the species of genetic data.
 
     Notes
@@ -251,11 +254,9 @@ def load_image_folder(
 
     Examples
     --------
-    >>> import tempfile
-    >>> from pathlib import Path
+    ${example_temp_dir}
     >>> from PIL import Image
     >>> from vgestimators.datasets import load_image_folder
-    >>> root = Path(tempfile.mkdtemp())
     >>> for folder in ["12 - Globigerinoides sacculifer", "2 - Candeina_nitida"]:
     ...     (root / folder).mkdir()
     ...     for i in range(2):
@@ -515,6 +516,7 @@ def _image_file(path, exts):
     },
     prefer_skip_nested_validation=True,
 )
+@substitute
 def list_images(
     paths,
     *,
@@ -584,11 +586,9 @@ def list_images(
 
     Examples
     --------
-    >>> import tempfile
-    >>> from pathlib import Path
+    ${example_temp_dir}
     >>> from PIL import Image
     >>> from vgestimators.datasets import list_images
-    >>> root = Path(tempfile.mkdtemp())
     >>> for name in ["shot10.png", "shot9.png", "shot1.jpg"]:
     ...     Image.new("RGB", (8, 8)).save(root / name)
     >>> (root / "notes.txt").write_text("x")

@@ -55,7 +55,7 @@ def load_pfr2(csv):
 
     See Also
     --------
-    read_fasta : Read sequences from a FASTA file.
+    read_fasta : Read any FASTA file into sequences and species.
 
     Examples
     --------

@@ -79,7 +79,7 @@ def plot_forams(
 
     See Also
     --------
-    make_forams : Generates the data this function shows.
+    make_forams : Generate the synthetic data set whose images this function shows.
 
     Examples
     --------

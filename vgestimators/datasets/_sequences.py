@@ -5,11 +5,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..utils._docstrings import substitute
 from ..utils._names import species_field_hint
 
 FASTA_SUFFIXES = {".fasta", ".fa", ".fas", ".fna", ".ffn", ".fsa", ".seq"}
 
 
+@substitute
 def read_sequences(path, *, species="description", sep="|"):
     """Sequences and their species from a FASTA file or a PFR2-style CSV.
 
@@ -46,10 +48,9 @@ default="description"
 
     Examples
     --------
-    >>> import tempfile
-    >>> from pathlib import Path
+    ${example_temp_dir}
     >>> from vgestimators.datasets import read_sequences
-    >>> path = Path(tempfile.mkdtemp()) / "dna.fasta"
+    >>> path = root / "dna.fasta"
     >>> _ = path.write_text(">s1|Orbulina_universa|18S\\nACGT\\n")
     >>> read_sequences(path, species=1).to_dict("list")
     {'sequence': ['ACGT'], 'species': ['Orbulina_universa']}
@@ -98,6 +99,7 @@ MAPPING_HEADERS = {
 NO_SPECIES = {"", "none", "-", "na", "n/a"}
 
 
+@substitute
 def read_mapping(path):
     """A two-column CSV (image class, species name) as a dict.
 
@@ -130,10 +132,9 @@ def read_mapping(path):
 
     Examples
     --------
-    >>> import tempfile
-    >>> from pathlib import Path
+    ${example_temp_dir}
     >>> from vgestimators.datasets import read_mapping
-    >>> path = Path(tempfile.mkdtemp()) / "mapping.csv"
+    >>> path = root / "mapping.csv"
     >>> _ = path.write_text("image_class,species\\nsacc,Trilobatus sacculifer\\n"
     ...                     "blurry shots,none\\n")
     >>> read_mapping(path)

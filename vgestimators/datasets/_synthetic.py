@@ -5,9 +5,10 @@ import numbers
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr
-from sklearn.utils import Bunch, check_random_state
+from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ..utils._random import derive_seed
 from ._phylo import (
     NUCLEOTIDES,
     brownian_traits,
@@ -96,7 +97,7 @@ def _long_tail_counts(n_classes, n_total, imbalance_ratio):
 
 
 def _seeds(random_state, n):
-    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    seed = derive_seed(random_state)
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n)]
 
 
@@ -380,8 +381,10 @@ def make_forams(
 
     See Also
     --------
-    long_tail_split : Stratified or balanced-test splits of a long-tailed set.
-    LongTailSplit : The same splits as a cross-validator.
+    vgestimators.model_selection.long_tail_split : Stratified or balanced-test
+        splits of a long-tailed set.
+    vgestimators.model_selection.LongTailSplit : The same splits as a
+        cross-validator.
     plot_forams : A grid of sample images per species.
 
     Notes

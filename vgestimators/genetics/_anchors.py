@@ -14,10 +14,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ..utils._docstrings import substitute
 from ._input import _is_missing, as_rows
 from ._sgt import SGTTransformer
 
 
+@substitute
 class GeneticAnchors(TransformerMixin, BaseEstimator):
     """Per-class anchors in a sequence-embedding space (the paper's genetic anchors).
 
@@ -174,8 +176,7 @@ class GeneticAnchors(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        sequences : array-like of str of shape (n_sequences,), or of shape \
-(n_sequences, 1), or list of token sequences
+        sequences : ${sequences_type}
             Training sequences, as accepted by the embedder; or a dask Series,
             one-column DataFrame or Bag of them (``vgestimators[dask]``):
             each partition is embedded where it lives and the anchors are a
@@ -258,8 +259,7 @@ class GeneticAnchors(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        sequences : array-like of str of shape (n_sequences,), or of shape \
-(n_sequences, 1), or list of token sequences
+        sequences : ${sequences_type}
             Sequences, as in :meth:`fit`.
 
         Returns
@@ -283,10 +283,7 @@ class GeneticAnchors(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         """Names of the anchor-space features (the columns of ``anchors_``).
 
-        Parameters
-        ----------
-        input_features : array-like of str or None, default=None
-            Ignored except for validation against ``feature_names_in_``.
+        ${feature_names_parameters}
 
         Returns
         -------

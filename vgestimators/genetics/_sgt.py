@@ -13,6 +13,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ..utils._docstrings import substitute
 from ._input import as_rows, encode, normalise, symbols_in
 from ._sgt_kernel import sgt_codes
 
@@ -20,6 +21,7 @@ from ._sgt_kernel import sgt_codes
 _MAX_SYMBOLS = 4096
 
 
+@substitute
 class SGTTransformer(TransformerMixin, BaseEstimator):
     """Sequence Graph Transform (SGT) embedding of symbol sequences.
 
@@ -173,8 +175,7 @@ class SGTTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of str of shape (n_sequences,), or of shape \
-(n_sequences, 1), or list of token sequences
+        X : ${sequences_type}
             Sequences: strings, a one-column 2-D array or DataFrame, or lists
             of tokens; or a dask Series, one-column DataFrame or Bag of them
             (the alphabet, when not given, is then a reduction over the
@@ -226,8 +227,7 @@ class SGTTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of str of shape (n_sequences,), or of shape \
-(n_sequences, 1), or list of token sequences
+        X : ${sequences_type}
             Sequences, as in :meth:`fit`. A dask collection is embedded
             partition by partition where it lives (``vgestimators[dask]``).
 
@@ -255,10 +255,7 @@ class SGTTransformer(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         """Names of the output features: ``"u->v"`` (``u`` followed by ``v``).
 
-        Parameters
-        ----------
-        input_features : array-like of str or None, default=None
-            Ignored except for validation against ``feature_names_in_``.
+        ${feature_names_parameters}
 
         Returns
         -------

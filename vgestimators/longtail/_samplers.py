@@ -4,22 +4,17 @@ import numpy as np
 import torch
 from torch.utils.data import Sampler, WeightedRandomSampler
 
+from ..utils._labels import check_labels
+from ..utils._random import derive_seed
+
 SAMPLERS = ("random", "class_balanced", "m_per_class")
 BALANCE = ("inverse", "sqrt")
 
 
 def _as_labels(labels):
     labels = np.asarray(labels).reshape(-1)
-    if len(labels) == 0:
-        raise ValueError("labels is empty.")
-    _, encoded, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    _, _, encoded, counts = check_labels(labels, min_classes=1, name="labels")
     return encoded, counts
-
-
-def _seed(random_state):
-    from sklearn.utils import check_random_state
-
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
 class ClassBalancedSampler(WeightedRandomSampler):
@@ -80,7 +75,7 @@ class ClassBalancedSampler(WeightedRandomSampler):
             per_class[encoded],
             len(encoded) if num_samples is None else int(num_samples),
             replacement=True,
-            generator=torch.Generator().manual_seed(_seed(random_state)),
+            generator=torch.Generator().manual_seed(derive_seed(random_state)),
         )
 
 
@@ -99,7 +94,7 @@ class _SeededMPerClassSampler(Sampler):
         self.sampler = MPerClassSampler(
             np.asarray(labels), m, batch_size=batch_size, length_before_new_iter=length
         )
-        self.rng = np.random.RandomState(_seed(random_state))
+        self.rng = np.random.RandomState(derive_seed(random_state))
 
     def __len__(self):
         return len(self.sampler)
@@ -178,7 +173,7 @@ def make_sampler(
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {name!r}.")
     encoded, counts = _as_labels(labels)
     if name == "random":
-        generator = torch.Generator().manual_seed(_seed(random_state))
+        generator = torch.Generator().manual_seed(derive_seed(random_state))
         return torch.utils.data.RandomSampler(encoded, generator=generator)
     if name == "class_balanced":
         return ClassBalancedSampler(encoded, balance=balance, random_state=random_state)

@@ -24,6 +24,8 @@ from sklearn.metrics import (
 from sklearn.utils import check_consistent_length, column_or_1d
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ..utils._docstrings import substitute
+
 __all__ = [
     "per_class_accuracy",
     "shot_accuracy",
@@ -143,15 +145,13 @@ def _rarest(counts, fraction):
     },
     prefer_skip_nested_validation=True,
 )
+@substitute
 def per_class_accuracy(y_true, y_pred, *, labels=None):
     """Accuracy of each class, i.e. its recall: the share of its samples found.
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True class labels.
-    y_pred : array-like of shape (n_samples,)
-        Predicted class labels.
+    ${y_true_y_pred}
     labels : array-like, default=None
         Classes to report, in this order.  By default the sorted classes that
         occur in ``y_true``.  A listed class without samples in ``y_true`` has
@@ -220,6 +220,7 @@ def _per_class_accuracy(y_true, y_pred, labels=None):
     },
     prefer_skip_nested_validation=True,
 )
+@substitute
 def shot_accuracy(y_true, y_pred, train_counts, many=100, few=20):
     """Many-, medium- and few-shot accuracy, as in the long-tail literature.
 
@@ -237,19 +238,12 @@ def shot_accuracy(y_true, y_pred, train_counts, many=100, few=20):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True class labels of the test samples.
-    y_pred : array-like of shape (n_samples,)
-        Predicted class labels.
+    ${y_true_y_pred}
     train_counts : dict or pandas.Series
         Number of training samples per class (class -> count), e.g.
         ``pd.Series(y_train).value_counts()``.  A test class missing from it
         is counted as 0 (few-shot) with a warning.
-    many : float, default=100
-        Classes with more than ``many`` training samples are many-shot.
-    few : float, default=20
-        Classes with fewer than ``few`` training samples are few-shot.  Must
-        not exceed ``many``.
+    ${many_few}
 
     Returns
     -------
@@ -289,6 +283,7 @@ def shot_accuracy(y_true, y_pred, train_counts, many=100, few=20):
     },
     prefer_skip_nested_validation=True,
 )
+@substitute
 def tail_accuracy_score(y_true, y_pred, *, fraction=0.2, train_counts=None):
     """Mean per-class accuracy over the rarest classes.
 
@@ -300,10 +295,7 @@ def tail_accuracy_score(y_true, y_pred, *, fraction=0.2, train_counts=None):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True class labels.
-    y_pred : array-like of shape (n_samples,)
-        Predicted class labels.
+    ${y_true_y_pred}
     fraction : float in (0, 1], default=0.2
         Share of the classes that counts as the tail.  ``fraction=1`` gives
         the balanced accuracy.
@@ -362,6 +354,7 @@ def tail_accuracy_score(y_true, y_pred, *, fraction=0.2, train_counts=None):
     },
     prefer_skip_nested_validation=True,
 )
+@substitute
 def ltr_report(
     y_true, y_pred, y_train, *, many=100, few=20, tail_fraction=0.2, name=None
 ):
@@ -369,17 +362,11 @@ def ltr_report(
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        True class labels of the test samples.
-    y_pred : array-like of shape (n_samples,)
-        Predicted class labels.
+    ${y_true_y_pred}
     y_train : array-like of shape (n_train_samples,)
         Class labels of the *training* samples; their counts define the
         many/medium/few-shot groups and the rarest classes.
-    many : float, default=100
-        Classes with more than ``many`` training samples are many-shot.
-    few : float, default=20
-        Classes with fewer than ``few`` training samples are few-shot.
+    ${many_few}
     tail_fraction : float in (0, 1], default=0.2
         Share of the evaluated classes, rarest in training, whose mean
         accuracy is reported as ``tail_accuracy``.

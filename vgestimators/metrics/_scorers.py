@@ -1,18 +1,4 @@
-"""Scorers for model selection on long-tailed data.
-
-Examples
---------
->>> from sklearn.datasets import make_classification
->>> from sklearn.model_selection import cross_validate
->>> from sklearn.neighbors import KNeighborsClassifier
->>> from vgestimators.metrics import LTR_SCORING
->>> X, y = make_classification(n_samples=200, n_classes=4, n_informative=4,
-...                            weights=[0.6, 0.25, 0.1, 0.05], random_state=0)
->>> result = cross_validate(KNeighborsClassifier(), X, y, cv=3,
-...                         scoring=LTR_SCORING)
->>> sorted(k for k in result if k.startswith("test_"))
-['test_accuracy', 'test_balanced_accuracy', 'test_f1_macro', 'test_tail_accuracy']
-"""
+"""Scorers for model selection on long-tailed data."""
 
 from collections.abc import Mapping
 from numbers import Real
@@ -21,6 +7,7 @@ import pandas as pd
 from sklearn.metrics import get_scorer, make_scorer
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ..utils._docstrings import fill, substitute
 from ._longtail import _check_train_counts, tail_accuracy_score
 
 __all__ = ["make_tail_accuracy_scorer", "tail_accuracy_scorer", "LTR_SCORING"]
@@ -33,6 +20,7 @@ __all__ = ["make_tail_accuracy_scorer", "tail_accuracy_scorer", "LTR_SCORING"]
     },
     prefer_skip_nested_validation=True,
 )
+@substitute
 def make_tail_accuracy_scorer(fraction=0.2, *, train_counts=None):
     """Scorer of the mean accuracy over the rarest classes.
 
@@ -63,12 +51,9 @@ def make_tail_accuracy_scorer(fraction=0.2, *, train_counts=None):
 
     Examples
     --------
-    >>> from sklearn.datasets import make_classification
+    ${long_tailed_example_data}
     >>> from sklearn.model_selection import cross_val_score
-    >>> from sklearn.neighbors import KNeighborsClassifier
     >>> from vgestimators.metrics import make_tail_accuracy_scorer
-    >>> X, y = make_classification(n_samples=200, n_classes=4, n_informative=4,
-    ...                            weights=[0.6, 0.25, 0.1, 0.05], random_state=0)
     >>> scores = cross_val_score(KNeighborsClassifier(), X, y, cv=3,
     ...                          scoring=make_tail_accuracy_scorer(0.25))
     >>> scores.shape
@@ -90,13 +75,23 @@ in ``y`` itself).  Use :func:`make_tail_accuracy_scorer` for another fraction
 or a fixed ranking.
 """
 
-_LTR_SCORING_DOC = """Scorers for ``scoring=`` in cross_validate / GridSearchCV (multi-metric).
+_LTR_SCORING_DOC = fill("""Scorers for ``scoring=`` in cross_validate / GridSearchCV (multi-metric).
 
 Keys: ``"accuracy"``, ``"balanced_accuracy"``, ``"f1_macro"`` (scikit-learn's
 own scorers) and ``"tail_accuracy"`` (:data:`tail_accuracy_scorer`).  With
 GridSearchCV pass ``refit=`` one of these names.  It is a plain ``dict``
 subclass; copy it (``dict(LTR_SCORING)``) before adding entries.
-"""
+
+Examples
+--------
+>>> from sklearn.model_selection import cross_validate
+>>> from vgestimators.metrics import LTR_SCORING
+${long_tailed_example_data}
+>>> result = cross_validate(KNeighborsClassifier(), X, y, cv=3,
+...                         scoring=LTR_SCORING)
+>>> sorted(k for k in result if k.startswith("test_"))
+['test_accuracy', 'test_balanced_accuracy', 'test_f1_macro', 'test_tail_accuracy']
+""")
 
 
 class _ScoringDict(dict):

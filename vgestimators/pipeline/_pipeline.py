@@ -104,8 +104,7 @@ default=None
         self : SpeciesPipeline
             The fitted pipeline.
         """
-        self.species_report_ = self.check_species(y)
-        return super().fit(X, y, **params)
+        return self._check_then("fit", X, y, params)
 
     def fit_transform(self, X, y=None, **params):
         """Check the species names, then ``fit_transform`` as a Pipeline.
@@ -117,8 +116,7 @@ default=None
         Xt : ndarray
             Output of the last step's ``fit_transform``.
         """
-        self.species_report_ = self.check_species(y)
-        return super().fit_transform(X, y, **params)
+        return self._check_then("fit_transform", X, y, params)
 
     def fit_predict(self, X, y=None, **params):
         """Check the species names, then ``fit_predict`` as a Pipeline.
@@ -127,11 +125,15 @@ default=None
 
         Returns
         -------
-        y_pred : ndarray
+        y_pred : ndarray of shape (n_samples,)
             Predictions of the last step.
         """
+        return self._check_then("fit_predict", X, y, params)
+
+    def _check_then(self, method, X, y, params):
+        """Check the species names of ``y``, then run ``method`` of Pipeline."""
         self.species_report_ = self.check_species(y)
-        return super().fit_predict(X, y, **params)
+        return getattr(super(), method)(X, y, **params)
 
 
 def make_species_pipeline(

@@ -40,3 +40,26 @@ def resolve_device(device):
             "device='auto' or 'cpu'."
         )
     return str(resolved)
+
+
+def is_cuda(device):
+    """Whether ``device`` is a CUDA device: the one test of the package.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        A device torch accepts, e.g. ``"cpu"``, ``"cuda"`` or ``"cuda:1"``
+        (resolve ``"auto"`` first with :func:`resolve_device`).
+
+    Returns
+    -------
+    on_cuda : bool
+        True for ``"cuda"`` and ``"cuda:<index>"``, False otherwise.
+
+    Examples
+    --------
+    >>> from vgestimators.utils._device import is_cuda
+    >>> is_cuda("cuda:1"), is_cuda("cpu")
+    (True, False)
+    """
+    return torch.device(device).type == "cuda"

@@ -8,8 +8,11 @@ __getattr__, __dir__, __all__ = attach(
         "TripletImageEmbedder": "._embedder",
         "ImageDataset": "._data",
         "embed_to_file": "._to_file",
+        "SoftmaxImageClassifier": "._softmax",
         "build_backbone": "._backbones",
         "default_augmentation": "._transforms",
         "light_augmentation": "._transforms",
+        "CropBorders": "._crop",
+        "crop_borders": "._crop",
     },
 )

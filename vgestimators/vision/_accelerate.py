@@ -3,6 +3,7 @@
 import torch
 from skorch.hf import AccelerateMixin
 
+from ..utils._device import is_cuda
 from ._net import EmbedderNet
 
 
@@ -43,7 +44,7 @@ class AcceleratedEmbedderNet(AccelerateMixin, EmbedderNet):
         return self
 
     def _on_cuda(self):
-        return self.accelerator.device.type == "cuda"
+        return is_cuda(self.accelerator.device)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X=X, y=y, **kwargs)

@@ -1,5 +1,6 @@
 """TripletImageEmbedder: a scikit-learn transformer from images to embeddings."""
 
+import copy
 import os
 from numbers import Integral, Real
 
@@ -19,7 +20,9 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ..longtail._samplers import BALANCE, SAMPLERS
-from ..utils._device import resolve_device
+from ..utils._device import is_cuda, resolve_device
+from ..utils._labels import check_labels
+from ..utils._random import derive_seed, torch_seeded
 from ._backbones import BACKBONES
 from ._data import ON_BAD_IMAGE, ImageDataset, _is_torch_dataset, as_image_source
 
@@ -36,7 +39,7 @@ _SKORCH_PREFIXES = (
 
 
 def _resolve_precision(precision, device):
-    on_cuda = torch.device(device).type == "cuda"
+    on_cuda = is_cuda(device)
     if precision == "fp32":
         return None
     if precision == "bf16":
@@ -52,7 +55,10 @@ def _anchor_table(anchors):
         if not hasattr(anchors, "anchors_"):
             raise ValueError(
                 "alignment_anchors is an unfitted estimator; fit it (e.g. "
-                "GeneticAnchors().fit(sequences, species)) or pass its anchors_."
+                "GeneticAnchors().fit(sequences, species)) or pass its anchors_. "
+                "A clone of a fitted estimator is unfitted (a Pipeline with "
+                "memory=, or a search, clones its steps): pass "
+                "FrozenEstimator(fitted) to keep it fitted."
             )
         anchors = anchors.anchors_
     if hasattr(anchors, "index") and hasattr(anchors, "to_numpy"):
@@ -235,6 +241,17 @@ class TripletImageEmbedder(
         network weights (the history continues; the optimizer and loss heads
         start afresh), e.g. to add the alignment loss to a triplet-trained
         embedder.
+    init : estimator or None, default=None
+        A ``TripletImageEmbedder`` whose trained network this one starts
+        from (the paper's aligned fine-tuning starts from a triplet-trained
+        network): ``fit`` first fits a clone of ``init`` on the same images
+        and labels, then trains this embedder from its weights (with this
+        embedder's own loss heads, optimizer and schedule; the history
+        continues). Wrap an already fitted embedder in
+        :class:`sklearn.frozen.FrozenEstimator` to start from it without
+        training it again. Both must build the same network (``backbone``,
+        ``stem``, ``embedding_dim``). ``warm_start=True`` on a fitted
+        embedder takes precedence.
     verbose : int, default=1
         0: silent; 1: skorch's per-epoch table (colour codes only when
         printing to a terminal); 2: also a progress bar per epoch.
@@ -345,6 +362,7 @@ class TripletImageEmbedder(
         "random_state": ["random_state"],
         "callbacks": [None, list],
         "warm_start": ["boolean"],
+        "init": [None, HasMethods(["fit", "transform"])],
         "verbose": [Interval(Integral, 0, None, closed="left")],
     }
 
@@ -385,6 +403,7 @@ class TripletImageEmbedder(
         random_state=None,
         callbacks=None,
         warm_start=False,
+        init=None,
         verbose=1,
         **kwargs,
     ):
@@ -422,6 +441,7 @@ class TripletImageEmbedder(
         self.random_state = random_state
         self.callbacks = callbacks
         self.warm_start = warm_start
+        self.init = init
         self.verbose = verbose
         vars(self).update(kwargs)
 
@@ -513,24 +533,15 @@ class TripletImageEmbedder(
         except TypeError:
             as_image_source(X)  # raises the message listing accepted kinds
             raise
-        if hasattr(y, "to_numpy"):
-            y = y.to_numpy()
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y[:, 0]
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D, got shape {y.shape}.")
-        if len(y) != n_images:
-            raise ValueError(
-                f"X holds {n_images} images but y holds {len(y)} labels; they "
-                "must have the same length."
-            )
-        missing = [i for i, v in enumerate(y.tolist()) if v is None or v != v]
-        if missing:
-            raise ValueError(
-                f"y holds missing labels (None/NaN) at rows {missing[:10]}."
-            )
-        return y
+        return check_labels(
+            y,
+            n_images,
+            min_classes=2,
+            too_few=(
+                "y holds a single class ({classes[0]!r}); triplet training "
+                "needs at least 2 classes."
+            ),
+        )
 
     def _augmentation(self):
         from ._transforms import AUGMENTATIONS
@@ -546,8 +557,7 @@ class TripletImageEmbedder(
     def _metric_loss(self, n_classes, counts, class_weight):
         from pytorch_metric_learning.losses import TripletMarginLoss
 
-        from ..losses._softmax import SoftmaxTripletLoss
-        from ..losses._triplet import ReciprocalTripletLoss
+        from ..losses import ReciprocalTripletLoss, SoftmaxTripletLoss
 
         if isinstance(self.loss, nn.Module):
             return clone(self.loss, safe=False)
@@ -638,7 +648,7 @@ class TripletImageEmbedder(
             for key, value in self._skorch_kwargs().items()
             if key.startswith("module__")
         }
-        on_cuda = torch.device(device).type == "cuda"
+        on_cuda = is_cuda(device)
         net_class, placement = EmbedderNet, {}
         if self.accelerator is not None:
             from ._accelerate import AcceleratedEmbedderNet
@@ -741,13 +751,7 @@ class TripletImageEmbedder(
 
     def _fit(self, X, y, purpose):
         self._check_skorch_kwargs()
-        y = self._labels(X, y)
-        classes, encoded = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(
-                f"y holds a single class ({classes[0]!r}); triplet training needs "
-                "at least 2 classes."
-            )
+        _, classes, encoded, _ = self._labels(X, y)
         dataset = ImageDataset(
             X,
             encoded,
@@ -765,11 +769,25 @@ class TripletImageEmbedder(
             )
         if len(dataset) < 2:
             raise ValueError("fit needs at least 2 images.")
-        self._fit_dataset(dataset, classes, counts)
+        self._fit_dataset(dataset, classes, counts, start=self._start_from(X, y))
         return self
 
-    def _fit_dataset(self, dataset, classes, counts):
-        from sklearn.utils import check_random_state
+    def _start_from(self, X, y):
+        """The trained network ``fit`` continues from (None: a new one)."""
+        if self.warm_start and hasattr(self, "net_"):
+            return self.net_
+        if self.init is None:
+            return None
+        # a FrozenEstimator clones to itself and its fit trains nothing
+        net = getattr(clone(self.init).fit(X, y), "net_", None)
+        if net is None or not hasattr(net, "module_"):
+            raise ValueError(
+                "init must be a TripletImageEmbedder (or a FrozenEstimator of a "
+                f"fitted one); got {type(self.init).__name__}."
+            )
+        return net
+
+    def _fit_dataset(self, dataset, classes, counts, start=None):
         from skorch.callbacks import LRScheduler
 
         device = (
@@ -777,21 +795,24 @@ class TripletImageEmbedder(
             if self.accelerator is not None
             else resolve_device(self.device)
         )
-        seed = int(
-            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        )
-        previous = getattr(self, "net_", None) if self.warm_start else None
-        devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
+        seed = derive_seed(self.random_state)
+        previous = start
+        with torch_seeded(seed, device):
             # built under the seed: the losses may hold parameters too (the
             # softmax head of SoftmaxTripletLoss)
             net = self._build_net(classes, counts, device, seed)
             net.initialize()
             if previous is not None:
-                state = previous.module_.state_dict()
-                net.module_.load_state_dict(state)
-                net.history_ = previous.history_
+                try:
+                    net.module_.load_state_dict(previous.module_.state_dict())
+                except RuntimeError as exc:
+                    raise ValueError(
+                        "the network to start from (init or warm_start) differs "
+                        "from this one; backbone, stem and embedding_dim must "
+                        f"match: {str(exc).splitlines()[0]}"
+                    ) from None
+                # a copy: a frozen init must not see this training's epochs
+                net.history_ = copy.deepcopy(previous.history_)
             per_epoch = _count_batches(net, dataset)
             if self.verbose >= 2:
                 # skorch counts len(dataset) / batch_size, which the samplers
@@ -851,8 +872,6 @@ class TripletImageEmbedder(
         -------
         self : TripletImageEmbedder
         """
-        from sklearn.utils import check_random_state
-
         self._validate_params()
         self._check_skorch_kwargs()
         classes = np.asarray(classes)
@@ -867,12 +886,8 @@ class TripletImageEmbedder(
                 f"got {len(classes)} classes and counts of shape {counts.shape}."
             )
         device = resolve_device(self.device)
-        seed = int(
-            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        )
-        devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
+        seed = derive_seed(self.random_state)
+        with torch_seeded(seed, device):
             net = self._build_net(classes, counts, device, seed)
             net.initialize()
         return self._set_fitted(net, classes, counts, device, [])
@@ -902,7 +917,7 @@ class TripletImageEmbedder(
         """
         check_is_fitted(self, "net_")
         device = resolve_device(device)
-        on_cuda = torch.device(device).type == "cuda"
+        on_cuda = is_cuda(device)
         net = self.net_
         net.device = device
         net.amp_dtype = _resolve_precision(self.precision, device)

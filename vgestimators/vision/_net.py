@@ -11,7 +11,8 @@ from skorch.callbacks import Callback
 from torch import nn
 from torch.utils.data import Subset
 
-from ..longtail._samplers import make_sampler
+from ..longtail import make_sampler
+from ..utils._device import is_cuda
 from ._backbones import (
     build_backbone,
     is_weights_file,
@@ -114,7 +115,7 @@ class EmbedderCriterion(nn.Module):
         class_weight=None,
     ):
         super().__init__()
-        from ..losses._alignment import CosineAlignmentLoss
+        from ..losses import CosineAlignmentLoss
 
         self.metric_loss = metric_loss
         self.miner = miner
@@ -266,7 +267,7 @@ class EmbedderNet(NeuralNet):
         self.channels_last = channels_last
 
     def _on_cuda(self):
-        return self.device is not None and torch.device(self.device).type == "cuda"
+        return self.device is not None and is_cuda(self.device)
 
     def get_default_callbacks(self):
         # skorch's epoch table, without raw colour codes in logs and captures

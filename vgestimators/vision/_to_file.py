@@ -6,7 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils._docstrings import substitute
 
+
+@substitute
 def embed_to_file(embedder, images, path, *, chunk_size=4096, progress=True):
     """Embed images chunk by chunk into a ``.npy`` file on disk, resumably.
 
@@ -51,14 +54,13 @@ def embed_to_file(embedder, images, path, *, chunk_size=4096, progress=True):
 
     Examples
     --------
-    >>> import tempfile
-    >>> from pathlib import Path
+    ${example_temp_dir}
     >>> import numpy as np
     >>> from sklearn.decomposition import PCA
     >>> from vgestimators.vision import embed_to_file
     >>> X = np.random.RandomState(0).normal(size=(10, 5))
     >>> pca = PCA(n_components=2).fit(X)
-    >>> out = embed_to_file(pca, X, Path(tempfile.mkdtemp()) / "Z.npy",
+    >>> out = embed_to_file(pca, X, root / "Z.npy",
     ...                     chunk_size=4, progress=False)
     >>> out.shape, bool(np.allclose(out, pca.transform(X), atol=1e-6))
     ((10, 2), True)

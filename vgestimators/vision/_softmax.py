@@ -11,10 +11,13 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ..utils._device import resolve_device
-from ..vision._backbones import BACKBONES
-from ..vision._net import EmbeddingNetwork
+from ..utils._random import derive_seed, torch_seeded
+from ..utils._docstrings import substitute
+from ._backbones import BACKBONES
+from ._net import EmbeddingNetwork
 
 
+@substitute
 class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
     """A CNN image classifier trained with softmax cross-entropy (skorch).
 
@@ -63,7 +66,7 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from vgestimators.benchmark import SoftmaxImageClassifier
+    >>> from vgestimators.vision import SoftmaxImageClassifier
     >>> rng = np.random.default_rng(0)
     >>> X = rng.integers(0, 255, size=(8, 8, 8, 3), dtype=np.uint8)
     >>> y = np.repeat(["a", "b"], 4)
@@ -136,11 +139,11 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
         self : SoftmaxImageClassifier
         """
         from sklearn.base import clone
-        from sklearn.utils import check_random_state
         from sklearn.utils.class_weight import compute_class_weight
         from skorch import NeuralNetClassifier
 
-        from ..vision import ImageDataset, default_augmentation
+        from ._data import ImageDataset
+        from ._transforms import default_augmentation
 
         encoder = LabelEncoder()
         encoded = encoder.fit_transform(np.asarray(y))
@@ -160,7 +163,7 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
                 ),
                 dtype=torch.float32,
             )
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        seed = derive_seed(self.random_state)
         device = resolve_device(self.device)
         net = NeuralNetClassifier(
             # a ResNet with a linear layer to the classes: the embedding
@@ -187,9 +190,7 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
             device=device,
             verbose=self.verbose,
         )
-        devices = [torch.device(device).index or 0] if device == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
+        with torch_seeded(seed, device):
             net.fit(dataset, None)
         self.net_ = net
         self.classes_ = encoder.classes_
@@ -198,16 +199,14 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Class probabilities (softmax of the logits).
 
-        Parameters
-        ----------
-        X : array-like
-            Images.
+        ${images_parameters}
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
         """
-        from ..vision import ImageDataset
+        from ._data import ImageDataset
 
         check_is_fitted(self, "net_")
         dataset = ImageDataset(X, image_size=self.image_size, purpose="transform")
@@ -217,13 +216,11 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X):
         """The class of highest probability for each image.
 
-        Parameters
-        ----------
-        X : array-like
-            Images.
+        ${images_parameters}
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
         """
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

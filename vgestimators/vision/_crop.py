@@ -293,7 +293,8 @@ class CropBorders(Transform):
     See Also
     --------
     crop_borders : The same crop as a function, optionally returning the box.
-    load_image_folder : List the files of a folder-per-class image set.
+    vgestimators.datasets.load_image_folder : List the files of a
+        folder-per-class image set.
 
     Notes
     -----
@@ -320,7 +321,7 @@ class CropBorders(Transform):
     --------
     >>> import numpy as np
     >>> from torchvision.transforms import v2
-    >>> from vgestimators.datasets import CropBorders
+    >>> from vgestimators.vision import CropBorders
     >>> img = np.zeros((100, 120, 3), dtype=np.uint8)
     >>> img[30:60, 40:80] = 200          # the shell
     >>> img[90:95, 90:118] = 255         # a scale bar in the corner
@@ -487,7 +488,7 @@ torch.Tensor of shape (h, w) or (c, h, w)
     Examples
     --------
     >>> from PIL import Image, ImageDraw
-    >>> from vgestimators.datasets import crop_borders
+    >>> from vgestimators.vision import crop_borders
     >>> img = Image.new("L", (200, 150))
     >>> ImageDraw.Draw(img).ellipse((60, 40, 120, 110), fill=180)
     >>> ImageDraw.Draw(img).rectangle((150, 135, 195, 145), fill=255)  # label

@@ -156,7 +156,8 @@ def long_tail_split(
     See Also
     --------
     LongTailSplit : Repeated long-tail splits as a cross-validator.
-    make_forams : A synthetic long-tailed data set.
+    HeldOutSpeciesSplit : Splits that also hold species out of training.
+    vgestimators.datasets.make_forams : A synthetic long-tailed data set.
 
     Notes
     -----
@@ -165,7 +166,7 @@ def long_tail_split(
 
     Examples
     --------
-    >>> from vgestimators.datasets import long_tail_split
+    >>> from vgestimators.model_selection import long_tail_split
     >>> y = ["a"] * 10 + ["b"] * 5 + ["c"] * 2
     >>> train, test = long_tail_split(y, random_state=0)
     >>> np.unique(np.asarray(y)[test], return_counts=True)[1].tolist()
@@ -178,7 +179,39 @@ def long_tail_split(
     return _draw(*_prepare(y, strategy, test_size, n_test_per_class), rng)
 
 
-class LongTailSplit(BaseCrossValidator):
+class _LabelledSplitter(BaseCrossValidator):
+    """Base of the splitters here: parameter checks, labels, ``n_splits``."""
+
+    def _check(self, X, y):
+        """Validate the parameters and ``y``; returns ``y`` as a 1-D array."""
+        params = {name: getattr(self, name) for name in self._parameter_constraints}
+        validate_parameter_constraints(
+            self._parameter_constraints, params, caller_name=type(self).__name__
+        )
+        if y is None:
+            raise ValueError(f"{type(self).__name__}.split needs the class labels y.")
+        y = column_or_1d(y, warn=True)
+        if len(X) != len(y):
+            raise ValueError(f"X and y have different lengths: {len(X)} and {len(y)}.")
+        return y
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """Number of splits (``n_splits``).
+
+        Parameters
+        ----------
+        X, y, groups : object
+            Ignored, present for API consistency.
+
+        Returns
+        -------
+        n_splits : int
+            The number of splits.
+        """
+        return self.n_splits
+
+
+class LongTailSplit(_LabelledSplitter):
     """Repeated random long-tail train/test splits, as a cross-validator.
 
     Each split is drawn as by :func:`long_tail_split`, so ``GridSearchCV`` and
@@ -208,7 +241,7 @@ class LongTailSplit(BaseCrossValidator):
 
     Examples
     --------
-    >>> from vgestimators.datasets import LongTailSplit
+    >>> from vgestimators.model_selection import LongTailSplit
     >>> y = np.repeat([0, 1, 2], [12, 4, 2])
     >>> cv = LongTailSplit(n_splits=3, strategy="balanced", random_state=0)
     >>> [np.bincount(y[test]).tolist() for _, test in cv.split(np.zeros(18), y)]
@@ -235,12 +268,6 @@ class LongTailSplit(BaseCrossValidator):
         self.n_test_per_class = n_test_per_class
         self.random_state = random_state
 
-    def _validate(self):
-        params = {name: getattr(self, name) for name in self._parameter_constraints}
-        validate_parameter_constraints(
-            self._parameter_constraints, params, caller_name=type(self).__name__
-        )
-
     def split(self, X, y=None, groups=None):
         """Generate train and test indices.
 
@@ -258,28 +285,8 @@ class LongTailSplit(BaseCrossValidator):
         train, test : ndarray of int
             Sorted indices of each split.
         """
-        self._validate()
-        if y is None:
-            raise ValueError("LongTailSplit.split needs the class labels y.")
-        y = column_or_1d(y, warn=True)
-        if len(X) != len(y):
-            raise ValueError(f"X and y have different lengths: {len(X)} and {len(y)}.")
+        y = self._check(X, y)
         rng = check_random_state(self.random_state)
         prepared = _prepare(y, self.strategy, self.test_size, self.n_test_per_class)
         for _ in range(self.n_splits):
             yield _draw(*prepared, rng)
-
-    def get_n_splits(self, X=None, y=None, groups=None):
-        """Number of splits (``n_splits``).
-
-        Parameters
-        ----------
-        X, y, groups : object
-            Ignored, present for API consistency.
-
-        Returns
-        -------
-        n_splits : int
-            The number of splits.
-        """
-        return self.n_splits

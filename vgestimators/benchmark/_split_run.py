@@ -1,0 +1,210 @@
+"""One split of the benchmark: each method's Pipeline fitted and used as a user would."""
+
+import time
+from dataclasses import dataclass
+
+import joblib
+import numpy as np
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+from ._methods import build_pipeline, embedder
+
+
+@dataclass
+class Split:
+    """Train, test and held-out-species images of one split."""
+
+    index: int
+    seed: int  # random_state of every network of the split
+    train: np.ndarray
+    test: np.ndarray  # images of the seen species
+    unseen: np.ndarray  # images of the species held out of training
+    unseen_species: list
+
+    @classmethod
+    def from_indices(cls, index, seed, y, train, test):
+        """Split ``test`` (from a HeldOutSpeciesSplit) into seen and unseen."""
+        seen = np.isin(y[test], y[train])
+        return cls(
+            index=index,
+            seed=seed,
+            train=np.asarray(train),
+            test=test[seen],
+            unseen=test[~seen],
+            unseen_species=np.unique(y[test[~seen]]).tolist(),
+        )
+
+
+def make_splits(config, data):
+    """The run's splits: :class:`~vgestimators.model_selection.HeldOutSpeciesSplit`."""
+    from ..model_selection import HeldOutSpeciesSplit
+
+    cv = HeldOutSpeciesSplit(
+        config.n_splits,
+        n_unseen=config.n_unseen,
+        test_size=config.test_size,
+        test_pool=data.balanced_test,
+        random_state=config.random_state,
+    )
+    return [
+        Split.from_indices(k, config.random_state + k, data.y, train, test)
+        for k, (train, test) in enumerate(cv.split(data.y, data.y))
+    ]
+
+
+@dataclass
+class MethodResult:
+    """Predictions and timing of one method on one split."""
+
+    pipeline: Pipeline
+    y_pred: np.ndarray
+    y_pred_unseen: np.ndarray | None
+    y_pred_restricted: np.ndarray | None
+    fit_time: float
+    predict_time: float
+
+
+class SplitRun:
+    """Fits and scores the methods' Pipelines on one split.
+
+    Every Pipeline is built with the run's ``memory``, so the triplet
+    embedder that several rows share is trained once per split (the first
+    time a Pipeline starting with it is fitted) and loaded from the cache
+    by the others. A row's fit time counts that training too.
+
+    Parameters
+    ----------
+    config : BenchmarkConfig
+    data : BenchmarkData
+    split : Split
+    memory : joblib.Memory
+        The Pipelines' cache.
+    """
+
+    def __init__(self, config, data, split, memory):
+        self.config = config
+        self.data = data
+        self.split = split
+        self.memory = memory
+        self.X_train, self.y_train = data.X[split.train], data.y[split.train]
+        self.X_test, self.y_test = data.X[split.test], data.y[split.test]
+        self.X_unseen, self.y_unseen = data.X[split.unseen], data.y[split.unseen]
+        self._shared = None  # (cache key, fitted embedder, training seconds)
+
+    def _shared_embedder(self):
+        """The shared triplet embedder, fitted through the cache, and its key."""
+        if self._shared is None:
+            step = embedder(self.config, self.split.seed)
+            pipe = Pipeline(
+                [("embed", step), ("rest", "passthrough")], memory=self.memory
+            )
+            start = time.perf_counter()
+            pipe.fit(self.X_train, self.y_train)
+            seconds = time.perf_counter() - start
+            self._shared = (
+                joblib.hash(clone(step)),
+                pipe.named_steps["embed"],
+                seconds,
+            )
+        return self._shared
+
+    def run(self, name):
+        """Fit method ``name`` on the training images; predict the test images.
+
+        Returns
+        -------
+        result : MethodResult
+        """
+        from sklearn.frozen import FrozenEstimator
+
+        pipe = build_pipeline(
+            name, self.config, self.data.sequences, self.split.seed, memory=self.memory
+        )
+        first = pipe.steps[0][1]
+        shared_seconds = 0.0
+        if getattr(first, "init", None) is not None:
+            # the fine-tuned row starts from the shared embedder, trained once
+            _, fitted, shared_seconds = self._shared_embedder()
+            first.set_params(init=FrozenEstimator(fitted))
+        elif len(pipe.steps) > 1 and joblib.hash(clone(first)) == self._shared_key():
+            shared_seconds = self._shared_embedder()[2]
+        start = time.perf_counter()
+        pipe.fit(self.X_train, self.y_train)
+        fit_time = time.perf_counter() - start + shared_seconds
+        start = time.perf_counter()
+        y_pred = pipe.predict(self.X_test)
+        predict_time = time.perf_counter() - start
+        y_pred_unseen = restricted = None
+        if len(self.y_unseen):
+            y_pred_unseen = pipe.predict(self.X_unseen)
+            restricted = restricted_predict(
+                pipe, self.X_unseen, self.split.unseen_species
+            )
+        return MethodResult(
+            pipe, y_pred, y_pred_unseen, restricted, fit_time, predict_time
+        )
+
+    def score(self, name, result):
+        """The row of ``scores.csv`` and the rows of ``per_class.csv`` of a result."""
+        from ._report import compute_scores, per_class_rows, zero_shot_scores
+
+        config, split = self.config, self.split
+        scores = compute_scores(
+            self.y_test,
+            result.y_pred,
+            self.y_train,
+            many=config.many,
+            few=config.few,
+            tail_fraction=config.tail_fraction,
+        )
+        scores.update(
+            zero_shot_scores(
+                self.y_test,
+                result.y_pred,
+                self.y_unseen,
+                result.y_pred_unseen,
+                result.y_pred_restricted,
+            )
+        )
+        row = {
+            "method": name,
+            "split": split.index,
+            "seed": split.seed,
+            **scores,
+            "fit_time": result.fit_time,
+            "predict_time": result.predict_time,
+            "n_train": len(self.y_train),
+            "n_test": len(self.y_test),
+            "unseen_species": ";".join(split.unseen_species),
+        }
+        per_class = per_class_rows(
+            self.y_test, result.y_pred, self.y_train, test_set="seen"
+        )
+        if len(self.y_unseen):
+            per_class += per_class_rows(
+                self.y_unseen, result.y_pred_unseen, self.y_train, test_set="zero-shot"
+            )
+        return row, per_class
+
+    def _shared_key(self):
+        if self._shared is not None:
+            return self._shared[0]
+        return joblib.hash(clone(embedder(self.config, self.split.seed)))
+
+
+def restricted_predict(pipeline, X, unseen_species):
+    """Prediction among the held-out species only (None if it cannot name them).
+
+    The zero-shot figure of the zero-shot literature: which of the unseen
+    species an image of an unseen species is closest to, with the seen
+    species out of the competition.
+    """
+    classes = getattr(pipeline, "classes_", np.asarray([]))
+    columns = np.flatnonzero(np.isin(classes, unseen_species))
+    if len(columns) == 0 or not hasattr(pipeline, "predict_proba"):
+        return None
+    proba = pipeline.predict_proba(X)[:, columns]
+    if not proba.any():
+        return None  # none of them can be recognised (e.g. the DNA test failed)
+    return classes[columns][np.argmax(proba, axis=1)]
