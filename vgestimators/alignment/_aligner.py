@@ -29,9 +29,7 @@ from ._anchors_input import (
     _fmt_labels,
     check_anchor_coverage,
     check_species,
-    default_anchor_estimator,
-    resolve_anchors,
-    standardize,
+    fit_anchor_table,
     union_classes,
 )
 from ._neighbours import KNN_ALGORITHMS, nearest_neighbours
@@ -460,22 +458,12 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         if self.classifier == "prototype":
             return self._fit_prototype(X, y)
         self.prototype_classifier_ = None
-        labels, raw, names, self.genetic_anchors_ = resolve_anchors(
-            self.anchors,
-            self.sequences,
-            default_anchor_estimator,
-            classes=list(y_classes),
-            mapping=self.species_mapping,
-        )
-        if self.standardize_anchors:
-            matrix, self.anchor_mean_, self.anchor_scale_ = standardize(raw, labels)
-        else:
-            matrix, self.anchor_mean_, self.anchor_scale_ = raw, None, None
+        fitted = fit_anchor_table(self, y_classes)
+        labels, matrix = fitted.labels, fitted.matrix
+        self.genetic_anchors_, self.anchors_ = fitted.genetic_anchors, fitted.table
+        self.anchor_mean_, self.anchor_scale_ = fitted.mean, fitted.scale
+        if not self.standardize_anchors:
             self._warn_if_collinear(matrix)
-        columns = names if names is not None else range(matrix.shape[1])
-        self.anchors_ = pd.DataFrame(
-            matrix, index=pd.Index(labels, dtype=object), columns=columns
-        )
         row_of = {label: i for i, label in enumerate(labels)}
 
         missing = check_anchor_coverage(

@@ -510,3 +510,44 @@ def union_classes(y_classes, extra):
         f"labels ({y_classes.dtype}); they cannot join classes_. Use labels of "
         "one type, or zero_shot=False."
     )
+
+
+def fit_anchor_table(estimator, classes):
+    """Fit the anchors of an aligner: ``resolve_anchors`` then ``standardize``.
+
+    ``estimator`` gives ``anchors``, ``sequences``, ``species_mapping`` and
+    ``standardize_anchors`` (the aligner and the prototype classifier).
+
+    Returns
+    -------
+    anchors : Bunch
+        ``labels``, ``matrix`` (standardised or raw), ``names`` (feature
+        names or None), ``genetic_anchors`` (the fitted estimator or None),
+        ``mean`` and ``scale`` (None when not standardised) and ``table``
+        (``matrix`` as a DataFrame indexed by label).
+    """
+    import pandas as pd
+    from sklearn.utils import Bunch
+
+    labels, raw, names, fitted = resolve_anchors(
+        estimator.anchors,
+        estimator.sequences,
+        default_anchor_estimator,
+        classes=list(classes),
+        mapping=estimator.species_mapping,
+    )
+    if estimator.standardize_anchors:
+        matrix, mean, scale = standardize(raw, labels)
+    else:
+        matrix, mean, scale = raw, None, None
+    columns = names if names is not None else range(matrix.shape[1])
+    table = pd.DataFrame(matrix, index=pd.Index(labels, dtype=object), columns=columns)
+    return Bunch(
+        labels=labels,
+        matrix=matrix,
+        names=names,
+        genetic_anchors=fitted,
+        mean=mean,
+        scale=scale,
+        table=table,
+    )

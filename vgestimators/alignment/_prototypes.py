@@ -18,9 +18,7 @@ from ._anchors_input import (
     _fmt_labels,
     check_anchor_coverage,
     check_species,
-    default_anchor_estimator,
-    resolve_anchors,
-    standardize,
+    fit_anchor_table,
     union_classes,
 )
 from ._prior import MAPS, AnchorKernels
@@ -337,22 +335,9 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         return check_species(self, y)
 
     def _fit_anchors(self, y_classes):
-        labels, raw, names, self.genetic_anchors_ = resolve_anchors(
-            self.anchors,
-            self.sequences,
-            default_anchor_estimator,
-            classes=list(y_classes),
-            mapping=self.species_mapping,
-        )
-        if self.standardize_anchors:
-            matrix, _, _ = standardize(raw, labels)
-        else:
-            matrix = raw
-        columns = names if names is not None else range(matrix.shape[1])
-        self.anchors_ = pd.DataFrame(
-            matrix, index=pd.Index(labels, dtype=object), columns=columns
-        )
-        return labels, matrix, names
+        fitted = fit_anchor_table(self, y_classes)
+        self.genetic_anchors_, self.anchors_ = fitted.genetic_anchors, fitted.table
+        return fitted.labels, fitted.matrix, fitted.names
 
     def _fit_prior(self, matrix, anchor_row, means, counts, seen, within):
         """DNA-predicted prototypes; sets the prior_* and shrinkage_ attributes."""

@@ -88,25 +88,7 @@ class HeldOutSpeciesSplit(_LabelledSplitter):
         self.test_pool = test_pool
         self.random_state = random_state
 
-    def split(self, X, y=None, groups=None):
-        """Generate train and test indices.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, ...)
-            Data; only its length is used.
-        y : array-like of shape (n_samples,)
-            Class (species) labels.
-        groups : None
-            Ignored, present for API consistency.
-
-        Yields
-        ------
-        train, test : ndarray of int
-            Sorted indices; ``test`` holds the seen species' test images
-            and every image of the held-out species.
-        """
-        y = self._check(X, y)
+    def _splits(self, y):
         pool = self._pool(len(y))
         classes, counts = np.unique(y[~pool], return_counts=True)
         # Candidates: not the head quarter, so that the seen classes keep the

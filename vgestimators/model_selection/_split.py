@@ -195,6 +195,26 @@ class _LabelledSplitter(BaseCrossValidator):
             raise ValueError(f"X and y have different lengths: {len(X)} and {len(y)}.")
         return y
 
+    def split(self, X, y=None, groups=None):
+        """Generate train and test indices.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Data; only its length is used.
+        y : array-like of shape (n_samples,)
+            Class (species) labels.
+        groups : None
+            Ignored, present for API consistency.
+
+        Yields
+        ------
+        train, test : ndarray of int
+            Sorted indices of each split.
+        """
+        y = self._check(X, y)
+        yield from self._splits(y)
+
     def get_n_splits(self, X=None, y=None, groups=None):
         """Number of splits (``n_splits``).
 
@@ -268,24 +288,7 @@ class LongTailSplit(_LabelledSplitter):
         self.n_test_per_class = n_test_per_class
         self.random_state = random_state
 
-    def split(self, X, y=None, groups=None):
-        """Generate train and test indices.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, ...)
-            Data; only its length is used.
-        y : array-like of shape (n_samples,)
-            Class labels.
-        groups : None
-            Ignored, present for API consistency.
-
-        Yields
-        ------
-        train, test : ndarray of int
-            Sorted indices of each split.
-        """
-        y = self._check(X, y)
+    def _splits(self, y):
         rng = check_random_state(self.random_state)
         prepared = _prepare(y, self.strategy, self.test_size, self.n_test_per_class)
         for _ in range(self.n_splits):

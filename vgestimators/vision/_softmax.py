@@ -11,8 +11,8 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ..utils._device import resolve_device
-from ..utils._random import derive_seed, torch_seeded
 from ..utils._docstrings import substitute
+from ..utils._random import derive_seed, torch_seeded
 from ._backbones import BACKBONES
 from ._net import EmbeddingNetwork
 
