@@ -87,7 +87,7 @@ def child(mode, path, image_size):
     from torchvision.transforms.v2 import functional  # noqa: F401
 
     from vgestimators.utils._images import scan_image_files
-    from vgestimators.vision._data import ImageDataset
+    from vgestimators.vision import ImageDataset
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

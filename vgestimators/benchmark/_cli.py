@@ -54,10 +54,12 @@ def build_parser(prog="python -m vgestimators.benchmark"):
         if f.metadata["choices"]:
             options["choices"] = list(f.metadata["choices"])
         if kind is tuple:
-            options["nargs"] = "+"
+            options.update(nargs="+", metavar="METHOD")
+            options["help"] += " Choices: " + ", ".join(f.metadata["choices"]) + "."
         else:
             options["type"] = kind
-            options["metavar"] = f.name.upper()
+            if not f.metadata["choices"]:
+                options["metavar"] = f.name.upper()
         parser.add_argument(flag, *f.metadata["flags"], **options)
     return parser
 
