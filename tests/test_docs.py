@@ -88,3 +88,22 @@ def test_sphinx_build_without_warnings(tmp_path):
     cmd += [str(DOCS), str(tmp_path / "html")]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("vgestimators.datasets.long_tail_split", "vgestimators.model_selection"),
+        ("vgestimators.datasets.LongTailSplit", "vgestimators.model_selection"),
+        ("vgestimators.datasets.CropBorders", "vgestimators.vision"),
+        ("vgestimators.datasets.crop_borders", "vgestimators.vision"),
+        ("vgestimators.benchmark.SoftmaxImageClassifier", "vgestimators.vision"),
+    ],
+)
+def test_moved_names_still_import_with_a_warning(old, new):
+    package, name = old.rsplit(".", 1)
+    module = importlib.import_module(package)
+    with pytest.warns(FutureWarning, match=f"moved to {new}.{name}"):
+        value = getattr(module, name)
+    assert value is getattr(importlib.import_module(new), name)
+    assert name not in module.__all__

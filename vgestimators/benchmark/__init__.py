@@ -10,4 +10,5 @@ __getattr__, __dir__, __all__ = attach(
         "build_pipeline": "._methods",
         "main": "._cli",
     },
+    moved={"SoftmaxImageClassifier": "vgestimators.vision"},
 )

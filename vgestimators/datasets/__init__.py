@@ -21,4 +21,10 @@ __getattr__, __dir__, __all__ = attach(
         "match_species": "._matching",
         "relabel_sequences": "._matching",
     },
+    moved={
+        "long_tail_split": "vgestimators.model_selection",
+        "LongTailSplit": "vgestimators.model_selection",
+        "CropBorders": "vgestimators.vision",
+        "crop_borders": "vgestimators.vision",
+    },
 )

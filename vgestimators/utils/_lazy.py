@@ -6,9 +6,10 @@ only when an estimator that needs them is first accessed.
 
 import importlib
 import sys
+import warnings
 
 
-def attach(package_name, names, submodules=()):
+def attach(package_name, names, submodules=(), moved=None):
     """Make ``names`` of ``package_name`` load from private modules on first use.
 
     Parameters
@@ -19,6 +20,10 @@ def attach(package_name, names, submodules=()):
         Public name -> relative module that defines it (e.g. ``"._sgt"``).
     submodules : iterable of str, default=()
         Subpackages reachable as attributes (e.g. ``"datasets"``).
+    moved : dict of str to str, default=None
+        Names that moved to another package: old name -> the package that
+        now exports it. Reading one warns (``FutureWarning``) and returns the
+        object from its new home; moved names are not listed in ``__all__``.
 
     Returns
     -------
@@ -27,6 +32,7 @@ def attach(package_name, names, submodules=()):
     """
     names = dict(names)
     submodules = tuple(submodules)
+    moved = dict(moved or {})
     public = sorted([*names, *submodules])
 
     def __getattr__(name):
@@ -35,6 +41,14 @@ def attach(package_name, names, submodules=()):
             value = getattr(module, name)
         elif name in submodules:
             value = importlib.import_module(f".{name}", package_name)
+        elif name in moved:
+            warnings.warn(
+                f"{package_name}.{name} moved to {moved[name]}.{name}; import it "
+                "from there (the old name goes in version 0.3).",
+                FutureWarning,
+                stacklevel=2,
+            )
+            return getattr(importlib.import_module(moved[name]), name)
         else:
             raise AttributeError(f"module {package_name!r} has no attribute {name!r}")
         setattr(sys.modules[package_name], name, value)
