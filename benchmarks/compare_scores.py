@@ -31,7 +31,11 @@ def compare(before, after):
         )
     ]
     both = merged[merged["_merge"] == "both"]
-    differences = {}
+    differences = {
+        column: (np.inf, 0)
+        for column in set(a.columns) ^ set(b.columns)
+        if column not in NOT_SCORES
+    }
     for column in a.columns:
         if column in NOT_SCORES or column in keys or column + "_b" not in both:
             continue

@@ -328,3 +328,32 @@ def test_real_data_with_an_unmatched_class_says_which(tmp_path):
     )
     with pytest.raises(ValueError, match="Beta two"):
         run_benchmark(config)
+
+
+def test_the_shared_embedder_trains_once_per_split(tmp_path, monkeypatch):
+    """Rows that start with the same embedder load it from the Pipelines' cache."""
+    from vgestimators.vision import TripletImageEmbedder
+
+    trained = []
+    original = TripletImageEmbedder._fit_dataset
+
+    def spy(self, dataset, classes, counts, **kwargs):
+        trained.append((self.max_epochs, kwargs.get("start") is not None))
+        return original(self, dataset, classes, counts, **kwargs)
+
+    monkeypatch.setattr(TripletImageEmbedder, "_fit_dataset", spy)
+    config = BenchmarkConfig.from_preset(
+        "tiny",
+        out=str(tmp_path),
+        progress=False,
+        tsne=False,
+        methods=("triplet", "ncm", "prototype", "finetuned"),
+        finetune_epochs=2,
+    )
+    result = run_benchmark(config)
+    # one triplet training (shared by three rows), one fine-tuning from it
+    assert trained == [(1, False), (2, True)]
+    assert len(result.scores) == 4
+    # the fit times of the rows that loaded it still count its training
+    times = result.scores.set_index("method")["fit_time"]
+    assert times["finetuned"] > times["ncm"] > 0

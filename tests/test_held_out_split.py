@@ -52,6 +52,21 @@ def test_test_pool_is_the_test_set_and_never_trained_on():
         assert not np.isin(Y[train], unseen).any()
 
 
+def test_held_out_species_have_pool_images_and_pool_only_species_are_named():
+    y = np.repeat(["a", "b", "c", "d", "e", "f"], [20, 12, 8, 6, 4, 3])
+    pool = np.zeros(len(y), dtype=bool)
+    pool[np.flatnonzero(y == "a")[:3]] = True  # a: in the pool and training
+    pool[np.flatnonzero(y == "f")] = True  # f: only in the pool
+    pool[np.flatnonzero(y == "d")[:2]] = True
+    cv = HeldOutSpeciesSplit(4, n_unseen=1, test_pool=pool, random_state=0)
+    with pytest.warns(UserWarning, match=r"species \['f'\] have images only in"):
+        splits = list(cv.split(y, y))
+    for train, test in splits:
+        # the drawn species (d: the only candidate with pool images) is tested
+        assert set(np.setdiff1d(y[test], y[train])) == {"d", "f"}
+        assert "d" not in set(y[train])
+
+
 def test_no_unseen_species_gives_plain_long_tail_splits():
     train, test = next(HeldOutSpeciesSplit(1, n_unseen=0, random_state=0).split(Y, Y))
     assert set(Y[test]) <= set(Y[train]) == set(Y)

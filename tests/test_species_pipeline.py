@@ -207,6 +207,7 @@ def test_portable_model_runs_no_code_and_predicts_the_same(tmp_path):
     import json
     import zipfile
 
+    from sklearn.base import clone
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 
@@ -235,6 +236,15 @@ def test_portable_model_runs_no_code_and_predicts_the_same(tmp_path):
     np.testing.assert_array_equal(again.classes_, pipe.classes_)
     names = zipfile.ZipFile(path).namelist()
     assert "manifest.json" in names and not any(n.endswith(".pkl") for n in names)
+    # where training started (init=) is not in the file: the weights are
+    embedder = pipe.named_steps["embedder"]
+    embedder.set_params(init=clone(embedder))
+    started = import_model(export_model(pipe, tmp_path / "init.zip"), device="cpu")
+    assert started.named_steps["embedder"].init is None
+    np.testing.assert_array_equal(
+        started.predict_proba(folder.filenames), pipe.predict_proba(folder.filenames)
+    )
+    embedder.set_params(init=None)
 
     # a file naming anything but an estimator class of the allow-list fails
     manifest = json.loads(zipfile.ZipFile(path).read("manifest.json"))

@@ -34,6 +34,7 @@ __getattr__, __dir__, __all__ = attach(
         "longtail",
         "losses",
         "metrics",
+        "model_selection",
         "pipeline",
         "vision",
     ],

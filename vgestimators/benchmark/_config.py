@@ -227,7 +227,11 @@ class BenchmarkConfig:
         flags=("--threads",),
     )
     # output
-    tsne: bool = _setting(True, "Draw the t-SNE figure (needs an aligner row).")
+    tsne: bool = _setting(
+        True,
+        "Draw the t-SNE figure of the aligned embeddings (needs the aligned or "
+        "zero_shot row).",
+    )
     progress: bool = _setting(True, "Show progress bars.")
 
     @classmethod

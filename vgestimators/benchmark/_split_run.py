@@ -123,7 +123,8 @@ class SplitRun:
         )
         first = pipe.steps[0][1]
         shared_seconds = 0.0
-        if getattr(first, "init", None) is not None:
+        init = getattr(first, "init", None)
+        if init is not None and joblib.hash(clone(init)) == self._shared_key():
             # the fine-tuned row starts from the shared embedder, trained once
             _, fitted, shared_seconds = self._shared_embedder()
             first.set_params(init=FrozenEstimator(fitted))

@@ -152,6 +152,7 @@ class _Writer:
         if params.get("alignment_anchors") is not None:
             raise TypeError(f"{where}: alignment_anchors cannot be exported.")
         params["accelerator"] = None  # a run-time object: one process on import
+        params["init"] = None  # where training started: the weights say the rest
         if params["weights"] is not None and not isinstance(params["weights"], str):
             params["weights"] = None  # an enum or object: not data
         key = f"t{len(self.tensors)}"

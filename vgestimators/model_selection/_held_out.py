@@ -7,6 +7,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import column_or_1d
 
 from ..utils._random import derive_seed
+from ..utils._warnings import warn_user
 from ._split import _LabelledSplitter, long_tail_split
 
 
@@ -92,9 +93,19 @@ class HeldOutSpeciesSplit(_LabelledSplitter):
         pool = self._pool(len(y))
         classes, counts = np.unique(y[~pool], return_counts=True)
         # Candidates: not the head quarter, so that the seen classes keep the
-        # head, and only classes with an image outside the pool.
+        # head, and only classes with an image outside the pool (and, with a
+        # pool, in it too: a held-out species must have test images).
         order = np.argsort(-counts, kind="stable")
         candidates = classes[order[max(1, len(classes) // 4) :]]
+        if self.test_pool is not None:
+            candidates = candidates[np.isin(candidates, y[pool])]
+            pool_only = np.setdiff1d(y[pool], classes)
+            if len(pool_only):
+                warn_user(
+                    f"species {pool_only.tolist()} have images only in test_pool: "
+                    "they are never trained on, so every split tests them as "
+                    "held-out species (besides the n_unseen drawn ones)."
+                )
         if self.n_unseen and len(classes) - self.n_unseen < 2:
             raise ValueError(
                 f"n_unseen={self.n_unseen} leaves fewer than 2 species to train "
@@ -103,7 +114,12 @@ class HeldOutSpeciesSplit(_LabelledSplitter):
         if self.n_unseen > len(candidates):
             raise ValueError(
                 f"n_unseen={self.n_unseen} is more than the {len(candidates)} "
-                "species outside the most frequent quarter."
+                "species outside the most frequent quarter"
+                + (
+                    " that have test_pool images."
+                    if self.test_pool is not None
+                    else "."
+                )
             )
         start = (
             derive_seed(None) if self.random_state is None else int(self.random_state)

@@ -25,9 +25,9 @@ def check_labels(
 
     In order: ``y`` is made a 1-D array (a pandas Series or one-column
     frame gives its values, a column vector is flattened), its length is
-    compared with ``n_samples``, its type is checked as scikit-learn's
-    classifiers check it (``classification=True``), missing labels (None,
-    NaN) are refused, and the classes are counted.
+    compared with ``n_samples``, missing labels (None, NaN) are refused, its
+    type is checked as scikit-learn's classifiers check it
+    (``classification=True``), and the classes are counted.
 
     Parameters
     ----------
@@ -90,15 +90,15 @@ def check_labels(
             f"X holds {n_samples} samples but {name} holds {len(y)} labels; "
             "they must have the same length."
         )
-    if classification:
-        from sklearn.utils.multiclass import check_classification_targets
-
-        check_classification_targets(y)
     missing = _missing_rows(y)
     if missing:
         raise ValueError(
             f"{name} holds missing labels (None/NaN) at rows {missing[:10]}."
         )
+    if classification:
+        from sklearn.utils.multiclass import check_classification_targets
+
+        check_classification_targets(y)
     if min_classes >= 1 and len(y) == 0:
         raise ValueError(f"{name} is empty.")
     classes, encoded, counts = np.unique(y, return_inverse=True, return_counts=True)

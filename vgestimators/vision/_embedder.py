@@ -809,7 +809,8 @@ class TripletImageEmbedder(
                     raise ValueError(
                         "the network to start from (init or warm_start) differs "
                         "from this one; backbone, stem and embedding_dim must "
-                        f"match: {str(exc).splitlines()[0]}"
+                        "match (with stem='auto', image_size chooses the stem): "
+                        f"{str(exc).splitlines()[0]}"
                     ) from None
                 # a copy: a frozen init must not see this training's epochs
                 net.history_ = copy.deepcopy(previous.history_)

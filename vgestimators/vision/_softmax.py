@@ -5,13 +5,13 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ..utils._device import resolve_device
 from ..utils._docstrings import substitute
+from ..utils._labels import check_labels
 from ..utils._random import derive_seed, torch_seeded
 from ._backbones import BACKBONES
 from ._net import EmbeddingNetwork
@@ -45,7 +45,9 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
     batch_size : int, default=64
     lr : float, default=1e-3
     weight_decay : float, default=1e-4
-    device : {"cpu", "cuda", "auto"}, default="auto"
+    device : str or torch.device, default="auto"
+        "auto": CUDA when available, else CPU; or a torch device
+        (``"cuda:1"``).
     random_state : int or None, default=None
         Seeds weight initialisation, shuffling and augmentation.
     callbacks : list of skorch callbacks or None, default=None
@@ -86,7 +88,7 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "device": [str, torch.device],
         "random_state": ["random_state"],
         "callbacks": [list, None],
         "verbose": ["verbose"],
@@ -145,10 +147,13 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
         from ._data import ImageDataset
         from ._transforms import default_augmentation
 
-        encoder = LabelEncoder()
-        encoded = encoder.fit_transform(np.asarray(y))
-        if len(encoder.classes_) < 2:
-            raise ValueError("y holds a single class; a classifier needs 2 or more.")
+        _, classes, encoded, _ = check_labels(
+            y,
+            len(X) if hasattr(X, "__len__") else None,
+            min_classes=2,
+            classification=True,
+            too_few="y holds a single class ({classes}); a classifier needs 2 or more.",
+        )
         dataset = ImageDataset(
             X,
             encoded,
@@ -159,7 +164,7 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
         if self.class_weight == "balanced":
             weight = torch.as_tensor(
                 compute_class_weight(
-                    "balanced", classes=np.arange(len(encoder.classes_)), y=encoded
+                    "balanced", classes=np.arange(len(classes)), y=encoded
                 ),
                 dtype=torch.float32,
             )
@@ -171,7 +176,7 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
             EmbeddingNetwork,
             module__backbone=self.backbone,
             module__weights=None,
-            module__embedding_dim=len(encoder.classes_),
+            module__embedding_dim=len(classes),
             # the embedder's stem rule: small-image stem up to 64 pixels
             module__stem=self.stem,
             module__image_size=self.image_size,
@@ -193,7 +198,7 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
         with torch_seeded(seed, device):
             net.fit(dataset, None)
         self.net_ = net
-        self.classes_ = encoder.classes_
+        self.classes_ = classes
         return self
 
     def predict_proba(self, X):
