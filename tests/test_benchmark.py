@@ -227,6 +227,10 @@ def test_every_setting_is_an_option_and_documented():
     assert (gpu.backbone, gpu.n_splits) == ("resnet50", 1)
     with pytest.raises(SystemExit):
         parser.parse_args(["--backbone", "vgg"])
+    with pytest.raises(ValueError, match="--quick is --preset quick"):
+        config_from_args(parser.parse_args(["--quick", "--preset", "tiny"]))
+    assert config_from_args(parser.parse_args(["--quick"])).preset == "quick"
+    assert "(default preset: 0.001)" in parser.format_help()
 
 
 @pytest.mark.parametrize(

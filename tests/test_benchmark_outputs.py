@@ -130,37 +130,27 @@ def test_pipelines_md_prints_no_default_object_reprs(real_run):
 
 
 def test_every_pipeline_in_pipelines_md_runs_as_python(real_run):
-    """Each printed Pipeline, pasted into Python, builds that Pipeline."""
-    from sklearn.frozen import FrozenEstimator
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.neighbors import KNeighborsClassifier, NearestCentroid
+    """The file's imports, then each printed Pipeline, build that Pipeline."""
+    from sklearn.base import clone
     from sklearn.pipeline import Pipeline
 
-    from vgestimators import GeneticAnchors, TripletImageEmbedder, VisualGeneticAligner
-    from vgestimators.vision import SoftmaxImageClassifier
-
     text = (real_run["out"] / "pipelines.md").read_text()
-    blocks = _python_blocks(text)
+    imports, *blocks = _python_blocks(text)
     assert len(blocks) == len(BenchmarkConfig().methods)
-    dna = pd.DataFrame({"sequence": ["ACGT", "ACGA"], "species": ["a", "b"]})
-    names = {
-        "Pipeline": Pipeline,
-        "KNeighborsClassifier": KNeighborsClassifier,
-        "NearestCentroid": NearestCentroid,
-        "LogisticRegression": LogisticRegression,
-        "GeneticAnchors": GeneticAnchors,
-        "TripletImageEmbedder": TripletImageEmbedder,
-        "VisualGeneticAligner": VisualGeneticAligner,
-        "SoftmaxImageClassifier": SoftmaxImageClassifier,
-        "FrozenEstimator": FrozenEstimator,
-        # the names the file says stand for the DNA table
-        "sequences": dna,
-        "shuffled_sequences": dna,
-    }
+    names = {}
+    exec(imports, names)  # noqa: S102 (our own output)
+    dna = pd.DataFrame(
+        {"sequence": ["ACGTAC", "ACGAGG", "TTGACA"], "species": ["a", "b", "c"]}
+    )
+    names["sequences"] = dna
+    names["shuffled_sequences"] = names["shuffle_species"](dna, 0)
     for block in blocks:
         ast.parse(block)  # no truncation ('...') and no <...> reprs
-        pipeline = eval(block, dict(names))  # noqa: S307 (our own output)
+        pipeline = eval(block, names)  # noqa: S307 (our own output)
         assert isinstance(pipeline, Pipeline)
+        clone(pipeline)  # as a search or memory= would
+    # the fine-tuned row's anchors are fitted where they are declared
+    assert '.fit(sequences["sequence"], sequences["species"])' in text
     # the DNA table is named, not dumped row by row
     assert IMAGE_LESS not in text
     assert "sequences=sequences" in text

@@ -86,7 +86,8 @@ def test_cross_validate_scores_the_held_out_species_as_errors():
     "params, message",
     [
         ({"n_unseen": 7}, "fewer than 2 species"),
-        ({"test_pool": np.ones(3, dtype=bool)}, "test_pool has 3 entries"),
+        ({"test_pool": np.ones(3, dtype=bool)}, "got 3 entries of dtype bool"),
+        ({"test_pool": np.arange(len(Y))}, "must be a boolean mask"),
         ({"n_splits": 0}, "n_splits"),
     ],
 )

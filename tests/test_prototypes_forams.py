@@ -16,7 +16,7 @@ import pytest
 from sklearn.neighbors import KNeighborsClassifier
 
 from vgestimators.alignment import VisualGeneticAligner
-from vgestimators.benchmark._methods import shuffle_species
+from vgestimators.benchmark import shuffle_species
 from vgestimators.datasets import make_forams
 from vgestimators.vision import TripletImageEmbedder
 

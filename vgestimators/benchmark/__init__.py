@@ -8,6 +8,7 @@ __getattr__, __dir__, __all__ = attach(
         "run_benchmark": "._run",
         "BenchmarkConfig": "._config",
         "build_pipeline": "._methods",
+        "shuffle_species": "._methods",
         "main": "._cli",
     },
     moved={"SoftmaxImageClassifier": "vgestimators.vision"},

@@ -47,9 +47,11 @@ def build_parser(prog="python -m vgestimators.benchmark"):
                 "--no-" + f.name.replace("_", "-"),
                 dest=f.name,
                 action="store_false",
-                help=f"Do not: {help_text[0].lower()}{help_text[1:]}",
+                help=f.metadata["off"],
             )
             continue
+        if f.name not in ("methods", "preset"):
+            help_text += f" (default preset: {f.default})"
         options = dict(dest=f.name, help=help_text)
         if f.metadata["choices"]:
             options["choices"] = list(f.metadata["choices"])
@@ -81,6 +83,10 @@ def config_from_args(args):
         for k, v in vars(args).items()
         if k != "quick"
     }
+    if getattr(args, "quick", False) and overrides.get("preset", "quick") != "quick":
+        raise ValueError(
+            f"--quick is --preset quick; it cannot go with --preset {overrides['preset']}."
+        )
     preset = overrides.pop(
         "preset", "quick" if getattr(args, "quick", False) else "default"
     )

@@ -62,12 +62,13 @@ _PRESETS = {
 }
 
 
-def _setting(default, help, *, flags=(), choices=None, synthetic=False):
+def _setting(default, help, *, flags=(), choices=None, synthetic=False, off=None):
     """A field of :class:`BenchmarkConfig` with its documentation.
 
     ``flags`` are extra command-line spellings (the first flag is always
     ``--field-name``); ``synthetic`` marks a field that only shapes the
-    ``make_forams`` data.
+    ``make_forams`` data; ``off`` is the help of ``--no-name`` for a
+    boolean field.
     """
     return field(
         default=default,
@@ -76,6 +77,7 @@ def _setting(default, help, *, flags=(), choices=None, synthetic=False):
             "flags": tuple(flags),
             "choices": choices,
             "synthetic": synthetic,
+            "off": off,
         },
     )
 
@@ -187,7 +189,9 @@ class BenchmarkConfig:
         "past its quarter of an hour on 2 cores; auto on a GPU.",
         choices=("torchvision", "small", "auto"),
     )
-    embedding_dim: int = _setting(128, "Size of the image embedding (as the paper).")
+    embedding_dim: int = _setting(
+        128, "Size of the image embedding (128, as in the paper)."
+    )
     loss: str = _setting(
         "softmax_triplet",
         "TripletImageEmbedder loss of every triplet method.",
@@ -231,8 +235,9 @@ class BenchmarkConfig:
         True,
         "Draw the t-SNE figure of the aligned embeddings (needs the aligned or "
         "zero_shot row).",
+        off="Skip the t-SNE figure.",
     )
-    progress: bool = _setting(True, "Show progress bars.")
+    progress: bool = _setting(True, "Show progress bars.", off="No progress bars.")
 
     @classmethod
     def from_preset(cls, name="default", **overrides):

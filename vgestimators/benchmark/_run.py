@@ -206,7 +206,10 @@ def _save_pipeline(out, method, pipeline, writer):
             "benchmark's progress-bar callbacks are left out, and so is the "
             "`memory=` it gives every Pipeline: one joblib cache per run, so "
             "that the triplet embedder several rows start with is trained once "
-            "per split and loaded by the other rows.\n\n",
+            "per split and loaded by the other rows. To run one, paste the "
+            "imports, then `sequences` and `shuffled_sequences = "
+            "shuffle_species(sequences, seed)` (seed: the split's "
+            "`random_state`), then the Pipeline:\n\n" + _IMPORTS,
             encoding="utf-8",
         )
     with config_context(print_changed_only=True):
@@ -218,6 +221,20 @@ def _save_pipeline(out, method, pipeline, writer):
             fh.write(_NOTES[method] + "\n\n")
         fh.write(f"```python\n{text}\n```\n\n")
     return path
+
+
+_IMPORTS = """```python
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier, NearestCentroid
+from sklearn.pipeline import Pipeline
+
+from vgestimators import GeneticAnchors, TripletImageEmbedder, VisualGeneticAligner
+from vgestimators.benchmark import shuffle_species
+from vgestimators.vision import SoftmaxImageClassifier
+```
+
+"""
 
 
 class _Name:
@@ -235,9 +252,9 @@ def _printable(method, pipeline):
 
     Progress bars (:class:`~._progress.EpochProgress`, run-time only) and
     the cache (``memory``) are dropped, a frozen fitted ``init`` is shown as
-    the unfitted embedder it was declared as, and the DNA table is named
-    (``sequences``, or ``shuffled_sequences`` for the control) instead of
-    printed row by row.
+    the unfitted embedder it was declared as, frozen fitted anchors as the
+    call that fits them, and the DNA table is named (``sequences``, or
+    ``shuffled_sequences`` for the control) instead of printed row by row.
     """
     from sklearn.base import clone
     from sklearn.frozen import FrozenEstimator
@@ -267,6 +284,15 @@ def _printable(method, pipeline):
                 "shuffled_sequences" if method == "prototype_shuffled" else "sequences"
             )
             step.set_params(sequences=_Name(name))
+        anchors = params.get("alignment_anchors")
+        if isinstance(anchors, FrozenEstimator):
+            # fitted beforehand: shown as the call that fits it
+            fitted_on = '.fit(sequences["sequence"], sequences["species"])'
+            step.set_params(
+                alignment_anchors=_Name(
+                    f"FrozenEstimator({clone(anchors.estimator)!r}{fitted_on})"
+                )
+            )
     return shown
 
 

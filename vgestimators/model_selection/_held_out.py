@@ -41,11 +41,15 @@ class HeldOutSpeciesSplit(_LabelledSplitter):
     test_pool : array-like of bool of shape (n_samples,), default=None
         Images set aside for testing (e.g. a balanced test set): never
         trained on. The held-out species are drawn among the classes of
-        the other images, and only their pooled images are tested.
-    random_state : int or None, default=None
-        Split ``k`` draws with seed ``random_state + k`` (None: one seed
-        drawn at random per call of ``split``), so a run with
-        ``n_splits=1`` and ``random_state=s + k`` gives split ``k``.
+        the other images, and only their pooled images are tested. The test
+        sets are then balanced, so tail scores must rank classes by their
+        training counts: ``make_tail_accuracy_scorer(train_counts=...)``
+        (see :func:`~vgestimators.metrics.tail_accuracy_score`).
+    random_state : int, RandomState instance or None, default=None
+        Split ``k`` draws with seed ``random_state + k``, so a run with
+        ``n_splits=1`` and ``random_state=s + k`` gives split ``k`` (a
+        RandomState instance or None: the first seed is drawn from it, per
+        call of ``split``).
 
     See Also
     --------
@@ -71,7 +75,7 @@ class HeldOutSpeciesSplit(_LabelledSplitter):
             Interval(numbers.Integral, 1, None, closed="left"),
         ],
         "test_pool": ["array-like", None],
-        "random_state": [Interval(numbers.Integral, 0, None, closed="left"), None],
+        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -122,7 +126,9 @@ class HeldOutSpeciesSplit(_LabelledSplitter):
                 )
             )
         start = (
-            derive_seed(None) if self.random_state is None else int(self.random_state)
+            int(self.random_state)
+            if isinstance(self.random_state, numbers.Integral)
+            else derive_seed(self.random_state)
         )
         for k in range(self.n_splits):
             yield self._one_split(y, pool, candidates, start + k)
@@ -130,10 +136,11 @@ class HeldOutSpeciesSplit(_LabelledSplitter):
     def _pool(self, n_samples):
         if self.test_pool is None:
             return np.zeros(n_samples, dtype=bool)
-        pool = column_or_1d(self.test_pool).astype(bool)
-        if len(pool) != n_samples:
+        pool = column_or_1d(self.test_pool)
+        if len(pool) != n_samples or pool.dtype.kind != "b":
             raise ValueError(
-                f"test_pool has {len(pool)} entries for {n_samples} samples."
+                "test_pool must be a boolean mask, one entry per sample; got "
+                f"{len(pool)} entries of dtype {pool.dtype} for {n_samples} samples."
             )
         return pool
 

@@ -48,7 +48,9 @@ def attach(package_name, names, submodules=(), moved=None):
                 FutureWarning,
                 stacklevel=2,
             )
-            return getattr(importlib.import_module(moved[name]), name)
+            # kept, so that one import warns once (``from ... import`` looks
+            # a name up twice); still out of __all__ and dir()
+            value = getattr(importlib.import_module(moved[name]), name)
         else:
             raise AttributeError(f"module {package_name!r} has no attribute {name!r}")
         setattr(sys.modules[package_name], name, value)

@@ -251,7 +251,10 @@ class TripletImageEmbedder(
         :class:`sklearn.frozen.FrozenEstimator` to start from it without
         training it again. Both must build the same network (``backbone``,
         ``stem``, ``embedding_dim``). ``warm_start=True`` on a fitted
-        embedder takes precedence.
+        embedder takes precedence. Like any parameter, ``init`` stays with
+        the fitted embedder: a frozen fitted one doubles the size of a saved
+        model (set ``init=None`` before :func:`vgestimators.io.save_model`;
+        :func:`vgestimators.io.export_model` leaves it out).
     verbose : int, default=1
         0: silent; 1: skorch's per-epoch table (colour codes only when
         printing to a terminal); 2: also a progress bar per epoch.
