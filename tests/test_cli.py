@@ -378,41 +378,15 @@ def test_evaluate_names_folders_the_model_does_not_know(species_data, tmp_path, 
     test = _copy_images(species_data["test"], tmp_path / "test")
     (test / species_data["species"][0]).rename(test / "Hastigerina pelagica")
     capsys.readouterr()
-    assert (
-        main(
-            [
-                "evaluate",
-                str(model),
-                "--images",
-                str(test),
-                "--out",
-                str(tmp_path / "ev"),
-                "--quiet",
-            ]
-        )
-        == 2
-    )
+    evaluate = ["evaluate", str(model), "--images", str(test)]
+    evaluate += ["--out", str(tmp_path / "ev"), "--quiet"]
+    assert main(evaluate) == 2
     err = capsys.readouterr().err
     assert "'Hastigerina pelagica'" in err and "--mapping" in err
     assert "mapping=" not in err
     mapping = tmp_path / "leave_out.csv"
     mapping.write_text("image_class,species\nHastigerina pelagica,none\n")
-    assert (
-        main(
-            [
-                "evaluate",
-                str(model),
-                "--images",
-                str(test),
-                "--out",
-                str(tmp_path / "ev"),
-                "--mapping",
-                str(mapping),
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    assert main([*evaluate, "--mapping", str(mapping)]) == 0
     per_species = pd.read_csv(tmp_path / "ev" / "per_species.csv")
     assert "Hastigerina pelagica" not in set(per_species["species"])
 
@@ -477,3 +451,16 @@ def test_review_findings_mapping_none_folders_and_recursive_predict(
         table = pd.read_csv(out)
         assert (table["unknown"] == expected).all()
         assert table["species"].notna().all()  # the candidates stay listed
+
+
+def test_train_refuses_a_folder_as_model_path_before_training(
+    species_data, tmp_path, capsys
+):
+    import time
+
+    start = time.perf_counter()
+    args = _train_args(species_data["images"], species_data["fasta"], tmp_path)
+    assert main([*args, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder; give the model file to write" in err
+    assert "train_loss" not in err and time.perf_counter() - start < 60

@@ -549,13 +549,26 @@ def test_init_starts_from_another_embedders_network(data, fitted):
     assert "init=TripletImageEmbedder(" in repr(clone(from_unfitted))
 
 
-def test_init_of_another_network_says_what_differs(data, fitted):
+def test_init_of_another_network_says_what_differs(data, fitted, monkeypatch):
     from sklearn.frozen import FrozenEstimator
     from sklearn.preprocessing import StandardScaler
 
     X, y = data
     with pytest.raises(ValueError, match="embedding_dim must match"):
         _embedder(embedding_dim=8, init=FrozenEstimator(fitted)).fit(X, y)
+    # an unfitted init is not trained before the checks: nothing trains
+    trained = []
+    monkeypatch.setattr(
+        TripletImageEmbedder, "_fit_dataset", lambda *a, **k: trained.append(1)
+    )
+    with pytest.raises(ValueError, match=r"'embedding_dim': 16\} against"):
+        _embedder(embedding_dim=8, init=_embedder()).fit(X, y)
+    anchors = {c: np.ones(3) * i for i, c in enumerate(np.unique(y)[:-1])}
+    with pytest.raises(ValueError, match="no anchor for classes"):
+        _embedder(
+            alignment_anchors=anchors, alignment_weight=1.0, init=_embedder()
+        ).fit(X, y)
+    assert trained == []
     with pytest.raises(ValueError, match="init must be a TripletImageEmbedder"):
         scaler = StandardScaler().fit(np.zeros((2, 2)))
         _embedder(init=FrozenEstimator(scaler)).fit(X, y)

@@ -174,46 +174,12 @@ def test_saved_model_round_trip_versions_and_checks(tmp_path, monkeypatch):
         load_model(path)
 
 
-def test_saved_pipeline_embeds_the_same_after_loading(tmp_path):
-    data = write_species_data(tmp_path, n_species=3, n_images=30, image_size=16)
-    folder = load_image_folder(data["images"])
-    pipe = make_species_pipeline(
-        read_sequences(data["fasta"]),
-        embedder={
-            "backbone": "resnet18",
-            "image_size": 16,
-            "max_epochs": 1,
-            "device": "cpu",
-            "verbose": 0,
-            "random_state": 0,
-        },
-        aligner={"random_state": 0},
+@pytest.fixture(scope="module")
+def fitted_pipe(tmp_path_factory):
+    """A small recommended Pipeline fitted on image files and a FASTA file."""
+    data = write_species_data(
+        tmp_path_factory.mktemp("species"), n_species=3, n_images=30, image_size=16
     )
-    pipe.fit(folder.filenames, folder.target)
-    path = save_model(pipe, tmp_path / "pipe.joblib")
-    loaded = load_model(path, device="cpu")
-    np.testing.assert_allclose(
-        loaded.predict_proba(folder.filenames[:5]),
-        pipe.predict_proba(folder.filenames[:5]),
-        rtol=1e-6,
-        atol=1e-9,
-    )
-    assert loaded.named_steps["embedder"].device_ == "cpu"
-    # no optimizer moments in the file
-    assert not loaded.named_steps["embedder"].net_.optimizer_.state
-
-
-def test_portable_model_runs_no_code_and_predicts_the_same(tmp_path):
-    import json
-    import zipfile
-
-    from sklearn.base import clone
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer
-
-    from vgestimators.io import export_model, import_model
-
-    data = write_species_data(tmp_path, n_species=3, n_images=30, image_size=16)
     folder = load_image_folder(data["images"])
     pipe = make_species_pipeline(
         read_fasta(data["fasta"]),
@@ -227,6 +193,36 @@ def test_portable_model_runs_no_code_and_predicts_the_same(tmp_path):
         },
         aligner={"random_state": 0},
     ).fit(folder.filenames, folder.target)
+    return pipe, folder, data
+
+
+def test_saved_pipeline_embeds_the_same_after_loading(fitted_pipe, tmp_path):
+    pipe, folder, _ = fitted_pipe
+    path = save_model(pipe, tmp_path / "pipe.joblib")
+    loaded = load_model(path, device="cpu")
+    np.testing.assert_allclose(
+        loaded.predict_proba(folder.filenames[:5]),
+        pipe.predict_proba(folder.filenames[:5]),
+        rtol=1e-6,
+        atol=1e-9,
+    )
+    assert loaded.named_steps["embedder"].device_ == "cpu"
+    # no optimizer moments in the file
+    assert not loaded.named_steps["embedder"].net_.optimizer_.state
+
+
+def test_portable_model_runs_no_code_and_predicts_the_same(fitted_pipe, tmp_path):
+    import copy
+    import json
+    import zipfile
+
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from vgestimators.io import export_model, import_model
+
+    pipe, folder, data = fitted_pipe
     path = export_model(pipe, tmp_path / "model.zip")
     again = import_model(path, device="cpu")
     assert isinstance(again, SpeciesPipeline)
@@ -237,14 +233,14 @@ def test_portable_model_runs_no_code_and_predicts_the_same(tmp_path):
     names = zipfile.ZipFile(path).namelist()
     assert "manifest.json" in names and not any(n.endswith(".pkl") for n in names)
     # where training started (init=) is not in the file: the weights are
-    embedder = pipe.named_steps["embedder"]
+    with_init = copy.deepcopy(pipe)  # the fixture is shared: left untouched
+    embedder = with_init.named_steps["embedder"]
     embedder.set_params(init=clone(embedder))
-    started = import_model(export_model(pipe, tmp_path / "init.zip"), device="cpu")
+    started = import_model(export_model(with_init, tmp_path / "init.zip"), device="cpu")
     assert started.named_steps["embedder"].init is None
     np.testing.assert_array_equal(
         started.predict_proba(folder.filenames), pipe.predict_proba(folder.filenames)
     )
-    embedder.set_params(init=None)
 
     # a file naming anything but an estimator class of the allow-list fails
     manifest = json.loads(zipfile.ZipFile(path).read("manifest.json"))

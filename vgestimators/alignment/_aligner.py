@@ -336,9 +336,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "knn_algorithm": [StrOptions(set(KNN_ALGORITHMS))],
         "hybrid_weight": [Interval(Real, 0, 1, closed="both")],
-        "temperature": GeneticPrototypeClassifier._parameter_constraints[
-            "temperature"
-        ],
+        "temperature": GeneticPrototypeClassifier._parameter_constraints["temperature"],
         "zero_shot": ["boolean"],
         "novelty_threshold": [None, Interval(Real, None, None, closed="neither")],
         "unknown_label": [str, Integral],

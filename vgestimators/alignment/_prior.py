@@ -167,11 +167,3 @@ class AnchorKernels:
                         _log_weights=np.log(weights),
                     )
         return best, table
-
-
-def fit_anchor_map(anchors, means, weights, maps=MAPS):
-    """Choose and fit the map with the smallest leave-species-out error.
-
-    Shorthand for ``AnchorKernels(anchors, maps).select(means, weights)``.
-    """
-    return AnchorKernels(anchors, maps).select(means, weights)

@@ -206,8 +206,14 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         "standardize_anchors": ["boolean"],
         "prior": [StrOptions({"auto", *MAPS})],
         "shrinkage": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
-        "seen_bias": [StrOptions({"auto"}), Interval(Real, None, None, closed="neither")],
-        "temperature": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "seen_bias": [
+            StrOptions({"auto"}),
+            Interval(Real, None, None, closed="neither"),
+        ],
+        "temperature": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, None, closed="neither"),
+        ],
         "zero_shot": ["boolean"],
         "missing_anchors": [StrOptions({"raise", "visual_only"})],
         "novelty_threshold": [None, Interval(Real, None, None, closed="neither")],
@@ -484,12 +490,12 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
 
         best, best_h = 0.0, -1.0
         for bias in grid:
-            acc_s = per_class_mean(
-                seen_ok_base & (bias < seen_margin), y_cls[rows]
-            )
+            acc_s = per_class_mean(seen_ok_base & (bias < seen_margin), y_cls[rows])
             acc_u = per_class_mean(unseen_ok_base & (bias > unseen_margin), c)
             h = 0.0 if acc_s + acc_u == 0 else 2 * acc_s * acc_u / (acc_s + acc_u)
-            if h > best_h + 1e-12 or (abs(h - best_h) <= 1e-12 and abs(bias) < abs(best)):
+            if h > best_h + 1e-12 or (
+                abs(h - best_h) <= 1e-12 and abs(bias) < abs(best)
+            ):
                 best, best_h = float(bias), h
         return best
 
@@ -508,7 +514,9 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
             lp = log_softmax(logits / np.exp(log_t), axis=1)
             return -(w * lp[np.arange(len(rows)), target]).sum() / w.sum()
 
-        res = minimize_scalar(loss, bounds=(np.log(1e-3), np.log(10.0)), method="bounded")
+        res = minimize_scalar(
+            loss, bounds=(np.log(1e-3), np.log(10.0)), method="bounded"
+        )
         return float(np.exp(res.x))
 
     def _class_log_weights(self, y):
@@ -542,7 +550,11 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(
-            self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite=False
+            self,
+            X,
+            reset=False,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite=False,
         )
         check_finite_rows(X, "X")
         return _normalize(X.astype(np.float64)) @ _normalize(self.prototypes_).T

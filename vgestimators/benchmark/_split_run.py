@@ -68,10 +68,10 @@ class MethodResult:
 class SplitRun:
     """Fits and scores the methods' Pipelines on one split.
 
-    Every Pipeline is built with the run's ``memory``, so the triplet
-    embedder that several rows share is trained once per split (the first
-    time a Pipeline starting with it is fitted) and loaded from the cache
-    by the others. A row's fit time counts that training too.
+    The Pipelines that start with the triplet embedder several rows share
+    get the run's ``memory``, so it is trained once per split and loaded
+    from the cache by the others; the fine-tuned row gets it as a frozen
+    ``init``. A row's fit time counts that training too.
 
     Parameters
     ----------
@@ -90,10 +90,16 @@ class SplitRun:
         self.X_train, self.y_train = data.X[split.train], data.y[split.train]
         self.X_test, self.y_test = data.X[split.test], data.y[split.test]
         self.X_unseen, self.y_unseen = data.X[split.unseen], data.y[split.unseen]
-        self._shared = None  # (cache key, fitted embedder, training seconds)
+        # the shared embedder: what identifies it, and once fitted, itself
+        # and its training time
+        self._shared_key = joblib.hash(clone(embedder(config, split.seed)))
+        self._shared = None
+
+    def _is_shared(self, step):
+        return joblib.hash(clone(step)) == self._shared_key
 
     def _shared_embedder(self):
-        """The shared triplet embedder, fitted through the cache, and its key."""
+        """The shared triplet embedder, fitted through the cache, and its seconds."""
         if self._shared is None:
             step = embedder(self.config, self.split.seed)
             pipe = Pipeline(
@@ -102,11 +108,7 @@ class SplitRun:
             start = time.perf_counter()
             pipe.fit(self.X_train, self.y_train)
             seconds = time.perf_counter() - start
-            self._shared = (
-                joblib.hash(clone(step)),
-                pipe.named_steps["embed"],
-                seconds,
-            )
+            self._shared = (pipe.named_steps["embed"], seconds)
         return self._shared
 
     def run(self, name):
@@ -118,18 +120,18 @@ class SplitRun:
         """
         from sklearn.frozen import FrozenEstimator
 
-        pipe = build_pipeline(
-            name, self.config, self.data.sequences, self.split.seed, memory=self.memory
-        )
+        pipe = build_pipeline(name, self.config, self.data.sequences, self.split.seed)
         first = pipe.steps[0][1]
         shared_seconds = 0.0
         init = getattr(first, "init", None)
-        if init is not None and joblib.hash(clone(init)) == self._shared_key():
+        if init is not None and self._is_shared(init):
             # the fine-tuned row starts from the shared embedder, trained once
-            _, fitted, shared_seconds = self._shared_embedder()
+            fitted, shared_seconds = self._shared_embedder()
             first.set_params(init=FrozenEstimator(fitted))
-        elif len(pipe.steps) > 1 and joblib.hash(clone(first)) == self._shared_key():
-            shared_seconds = self._shared_embedder()[2]
+        elif len(pipe.steps) > 1 and self._is_shared(first):
+            # loaded from the cache: only these rows get it
+            pipe.set_params(memory=self.memory)
+            shared_seconds = self._shared_embedder()[1]
         start = time.perf_counter()
         pipe.fit(self.X_train, self.y_train)
         fit_time = time.perf_counter() - start + shared_seconds
@@ -138,9 +140,13 @@ class SplitRun:
         predict_time = time.perf_counter() - start
         y_pred_unseen = restricted = None
         if len(self.y_unseen):
-            y_pred_unseen = pipe.predict(self.X_unseen)
+            # the held-out images through the network once, for both figures
+            Z_unseen = (
+                pipe[:-1].transform(self.X_unseen) if len(pipe) > 1 else self.X_unseen
+            )
+            y_pred_unseen = pipe[-1].predict(Z_unseen)
             restricted = restricted_predict(
-                pipe, self.X_unseen, self.split.unseen_species
+                pipe[-1], Z_unseen, self.split.unseen_species
             )
         return MethodResult(
             pipe, y_pred, y_pred_unseen, restricted, fit_time, predict_time
@@ -188,24 +194,19 @@ class SplitRun:
             )
         return row, per_class
 
-    def _shared_key(self):
-        if self._shared is not None:
-            return self._shared[0]
-        return joblib.hash(clone(embedder(self.config, self.split.seed)))
 
-
-def restricted_predict(pipeline, X, unseen_species):
+def restricted_predict(classifier, X, unseen_species):
     """Prediction among the held-out species only (None if it cannot name them).
 
     The zero-shot figure of the zero-shot literature: which of the unseen
     species an image of an unseen species is closest to, with the seen
     species out of the competition.
     """
-    classes = getattr(pipeline, "classes_", np.asarray([]))
+    classes = getattr(classifier, "classes_", np.asarray([]))
     columns = np.flatnonzero(np.isin(classes, unseen_species))
-    if len(columns) == 0 or not hasattr(pipeline, "predict_proba"):
+    if len(columns) == 0 or not hasattr(classifier, "predict_proba"):
         return None
-    proba = pipeline.predict_proba(X)[:, columns]
+    proba = classifier.predict_proba(X)[:, columns]
     if not proba.any():
         return None  # none of them can be recognised (e.g. the DNA test failed)
     return classes[columns][np.argmax(proba, axis=1)]

@@ -88,12 +88,15 @@ def final_step(model):
     return (model[:-1] if len(steps) > 1 else None), steps[-1][1]
 
 
-def predict_files(model, files, *, quiet=False, desc="predicting"):
+def predict_files(model, files, *, proba=True, quiet=False, desc="predicting"):
     """Class probabilities and predictions of image files, chunk by chunk.
+
+    With ``proba=False`` only ``predict`` runs (the classifier's work is
+    not done twice) and ``proba`` is None.
 
     Returns
     -------
-    proba : ndarray of shape (n_files, n_classes)
+    proba : ndarray of shape (n_files, n_classes) or None
     pred : ndarray of shape (n_files,)
     classes : ndarray of shape (n_classes,)
     """
@@ -103,10 +106,15 @@ def predict_files(model, files, *, quiet=False, desc="predicting"):
         for start in range(0, len(files), CHUNK):
             chunk = files[start : start + CHUNK]
             Z = embed.transform(chunk) if embed is not None else chunk
-            probas.append(clf.predict_proba(Z))
+            if proba:
+                probas.append(clf.predict_proba(Z))
             preds.append(clf.predict(Z))
             bar.update(len(chunk))
-    return np.vstack(probas), np.concatenate(preds), np.asarray(clf.classes_)
+    return (
+        np.vstack(probas) if proba else None,
+        np.concatenate(preds),
+        np.asarray(clf.classes_),
+    )
 
 
 def training_counts(model, metadata):
@@ -132,7 +140,24 @@ def markdown_table(frame):
     return "\n".join(lines)
 
 
-def pair_folders(folder, species, *, mapping, images, against, hint, numbers=None):
+def raise_unpaired(report, *, images, against, hint):
+    """One command-line error naming the image folders that paired with no species.
+
+    ``report`` is the pairing table of ``match_species`` or
+    ``relabel_sequences`` (rows ``how`` = unmatched or ambiguous fail).
+    """
+    problems = report[report["how"].isin(["unmatched", "ambiguous"])]
+    if len(problems):
+        listed = "; ".join(
+            f"'{r.image_class}' ({r.note})" for r in problems.itertuples()
+        )
+        raise ValueError(
+            f"{len(problems)} image folder(s) of {images} match no species "
+            f"{against}: {listed}. {hint}"
+        )
+
+
+def pair_folders(folder, species, *, mapping, images, against, hint):
     """Pair image folders with species names; one CLI error for the unpaired.
 
     Parameters
@@ -149,8 +174,6 @@ def pair_folders(folder, species, *, mapping, images, against, hint, numbers=Non
         What ``species`` are, for the message ("of dna.fasta").
     hint : str
         What to do, for the message.
-    numbers : list or None
-        Class numbers of ``species`` (PFR2 tables).
 
     Returns
     -------
@@ -164,20 +187,10 @@ def pair_folders(folder, species, *, mapping, images, against, hint, numbers=Non
         [str(c) for c in folder.target_names],
         species,
         mapping=mapping,
-        image_numbers=folder.class_numbers if numbers is not None else None,
-        species_numbers=numbers,
         # a test folder of another species must not pass for a relative
         by_epithet=False,
         on_unmatched="ignore",
         return_report=True,
     )
-    problems = report[report["how"].isin(["unmatched", "ambiguous"])]
-    if len(problems):
-        listed = "; ".join(
-            f"'{r.image_class}' ({r.note})" for r in problems.itertuples()
-        )
-        raise ValueError(
-            f"{len(problems)} image folder(s) of {images} match no species "
-            f"{against}: {listed}. {hint}"
-        )
+    raise_unpaired(report, images=images, against=against, hint=hint)
     return matches, report

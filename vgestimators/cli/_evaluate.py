@@ -144,7 +144,9 @@ def run(args):
     out.mkdir(parents=True, exist_ok=True)
     files = np.asarray(folder.filenames)[kept]
     say(f"{len(files)} images of {len(matches)} species to evaluate", args.quiet)
-    _, y_pred, _ = predict_files(model, files, quiet=args.quiet, desc="evaluating")
+    _, y_pred, _ = predict_files(
+        model, files, proba=False, quiet=args.quiet, desc="evaluating"
+    )
     y_pred = np.asarray(y_pred).astype(str)
     counts = training_counts(model, info["metadata"])
     table, wrong = per_species(y_true, y_pred, counts)

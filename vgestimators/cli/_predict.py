@@ -82,8 +82,7 @@ def run(args):
     if args.novelty_threshold is not None:
         if "novelty_threshold" not in clf.get_params():
             raise ValueError(
-                f"the model's classifier {type(clf).__name__} has no "
-                "novelty_threshold."
+                f"the model's classifier {type(clf).__name__} has no novelty_threshold."
             )
         clf.set_params(novelty_threshold=args.novelty_threshold)
     say(f"{len(files)} images to classify", args.quiet)

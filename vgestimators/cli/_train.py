@@ -11,6 +11,7 @@ from ._common import (
     add_device,
     add_quiet,
     markdown_table,
+    raise_unpaired,
     read_config,
     say,
 )
@@ -153,25 +154,31 @@ def load_training_data(args):
         image_numbers=folder.class_numbers,
         on_unmatched="ignore",
     )
-    problems = pairing[pairing["how"].isin(["unmatched", "ambiguous"])]
-    if len(problems):
-        listed = "; ".join(
-            f"'{r.image_class}' ({r.note})" for r in problems.itertuples()
+    hint = (
+        "Add their sequences, or pair the names in a --mapping CSV file (image "
+        "class, species name; 'none' to keep a class without sequences)."
+    )
+    long_names = [s for s in sequences["species"] if len(str(s).split()) > 2]
+    if long_names and args.species_field == "description":
+        hint += (
+            f" The headers name species such as {long_names[0]!r}: "
+            "--species-field binomial reads only the first two words."
         )
-        hint = ""
-        long_names = [s for s in sequences["species"] if len(str(s).split()) > 2]
-        if long_names and args.species_field == "description":
-            hint = (
-                f" The headers name species such as {long_names[0]!r}: "
-                "--species-field binomial reads only the first two words."
-            )
-        raise ValueError(
-            f"{len(problems)} image folder(s) of {args.images} match no species "
-            f"of {args.sequences}: {listed}. Add their sequences, or pair the "
-            "names in a --mapping CSV file (image class, species name; 'none' "
-            f"to keep a class without sequences).{hint}"
-        )
+    raise_unpaired(
+        pairing, images=args.images, against=f"of {args.sequences}", hint=hint
+    )
     return folder, relabelled, pairing, mapping
+
+
+def _check_writable(out):
+    """Fail before training when the model file cannot be written."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=out.parent):
+            pass
+    except OSError as exc:
+        raise OSError(f"cannot write the model to {out.parent}: {exc}") from None
 
 
 def build_model(args, sequences, mapping=None):
@@ -363,14 +370,11 @@ def run(args):
         args.quiet,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
+    _check_writable(out)
     model.fit(files, y)
     seconds = time.perf_counter() - start
     table = species_table(folder, y, pairing, model)
-    versions = _versions()
-    report = out.with_name(out.stem + ".report.md")
-    species_csv = out.with_name(out.stem + ".species.csv")
-    write_report(report, args, folder, table, model, seconds, versions, bad)
-    table.to_csv(species_csv, index=False)
+    # the model first: what follows cannot lose the training
     save_model(
         model,
         out,
@@ -380,5 +384,9 @@ def run(args):
             "sequences": str(args.sequences),
         },
     )
+    report = out.with_name(out.stem + ".report.md")
+    species_csv = out.with_name(out.stem + ".species.csv")
+    table.to_csv(species_csv, index=False)
+    write_report(report, args, folder, table, model, seconds, _versions(), bad)
     say(f"wrote {out}, {report}, {species_csv} ({seconds:.0f} s)", args.quiet)
     return 0

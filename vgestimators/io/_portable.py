@@ -140,7 +140,6 @@ class _Writer:
         )
 
     def embedder(self, value, where):
-        import torch
 
         params = value.get_params(deep=False)
         if params.get("callbacks"):
@@ -157,10 +156,7 @@ class _Writer:
             params["weights"] = None  # an enum or object: not data
         key = f"t{len(self.tensors)}"
         buffer = io.BytesIO()
-        state = {
-            k: v.detach().cpu() for k, v in value.net_.module_.state_dict().items()
-        }
-        torch.save(state, buffer)
+        value.save_backbone(buffer)  # the network's state dict, CPU tensors
         self.tensors[key] = buffer.getvalue()
         return {
             "__embedder__": _class_name(value),

@@ -78,5 +78,3 @@ def scan_image_files(paths, *, decode=False, image_size=224):
         elif limit and size[0] * size[1] > limit:
             large.append((row, path, size))
     return bad, large
-
-

@@ -133,7 +133,9 @@ def _small_stem(model):
     model.maxpool = nn.Identity()
 
 
-def build_backbone(name="resnet50", weights=None, *, stem="torchvision", progress=False):
+def build_backbone(
+    name="resnet50", weights=None, *, stem="torchvision", progress=False
+):
     """Build a torchvision ResNet feature extractor (no classification layer).
 
     Parameters

@@ -23,7 +23,7 @@ from ..longtail._samplers import BALANCE, SAMPLERS
 from ..utils._device import is_cuda, resolve_device
 from ..utils._labels import check_labels
 from ..utils._random import derive_seed, torch_seeded
-from ._backbones import BACKBONES
+from ._backbones import BACKBONES, resolve_stem
 from ._data import ON_BAD_IMAGE, ImageDataset, _is_torch_dataset, as_image_source
 
 LOSSES = ("triplet", "reciprocal", "softmax_triplet")
@@ -82,6 +82,11 @@ def _anchor_table(anchors):
     if len(labels) < 2:
         raise ValueError("alignment_anchors needs anchors of at least 2 classes.")
     return labels, matrix
+
+
+def _stem(embedder):
+    """The stem an embedder's network gets (``"auto"`` resolved)."""
+    return resolve_stem(embedder.stem, embedder.image_size, embedder.weights)
 
 
 class TripletImageEmbedder(
@@ -772,23 +777,44 @@ class TripletImageEmbedder(
             )
         if len(dataset) < 2:
             raise ValueError("fit needs at least 2 images.")
-        self._fit_dataset(dataset, classes, counts, start=self._start_from(X, y))
+        decoded = self.image_check == "decode" and not dataset.skipped_
+        start = self._start_from(X, y, classes, decoded=decoded)
+        self._fit_dataset(dataset, classes, counts, start=start)
         return self
 
-    def _start_from(self, X, y):
-        """The trained network ``fit`` continues from (None: a new one)."""
+    def _start_from(self, X, y, classes, *, decoded=False):
+        """The trained network ``fit`` continues from (None: a new one).
+
+        An ``init`` is checked (its kind, its network, this embedder's
+        anchors) before it is trained; ``decoded``: every image of ``X`` was
+        just decoded, so the init's fit reads the headers only.
+        """
         if self.warm_start and hasattr(self, "net_"):
             return self.net_
         if self.init is None:
             return None
-        # a FrozenEstimator clones to itself and its fit trains nothing
-        net = getattr(clone(self.init).fit(X, y), "net_", None)
-        if net is None or not hasattr(net, "module_"):
+        base = getattr(self.init, "estimator", self.init)  # FrozenEstimator
+        if not isinstance(base, TripletImageEmbedder):
             raise ValueError(
                 "init must be a TripletImageEmbedder (or a FrozenEstimator of a "
-                f"fitted one); got {type(self.init).__name__}."
+                f"fitted one); got {type(base).__name__}."
             )
-        return net
+        network = ("backbone", "stem", "embedding_dim")
+        mine = (self.backbone, _stem(self), self.embedding_dim)
+        theirs = (base.backbone, _stem(base), base.embedding_dim)
+        if mine != theirs:
+            raise ValueError(
+                "the network to start from (init) differs from this one; "
+                "backbone, stem and embedding_dim must match (with "
+                "stem='auto', image_size chooses the stem): "
+                f"{dict(zip(network, theirs, strict=True))} against "
+                f"{dict(zip(network, mine, strict=True))}."
+            )
+        self._alignment(classes)  # anchors checked before any training
+        init = clone(self.init)  # a FrozenEstimator clones to itself
+        if decoded and init is not self.init:
+            init.set_params(image_check="header")
+        return init.fit(X, y).net_
 
     def _fit_dataset(self, dataset, classes, counts, start=None):
         from skorch.callbacks import LRScheduler

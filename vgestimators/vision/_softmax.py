@@ -23,8 +23,9 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
 
     The classic baseline of the benchmark: a ResNet from
     :func:`~vgestimators.vision.build_backbone` with a linear layer, trained
-    by skorch's ``NeuralNetClassifier`` with the same augmentation as
-    :class:`~vgestimators.vision.TripletImageEmbedder`, predicting the class of
+    by skorch's ``NeuralNetClassifier`` with the shell augmentation (the
+    embedder's ``augment="shells"``, as the benchmark's triplet rows use it),
+    predicting the class of
     highest logit. Takes the same image inputs (file paths, uint8 arrays,
     float arrays) through :class:`~vgestimators.vision.ImageDataset`.
 
