@@ -46,10 +46,12 @@ _PROTOTYPE_PARAMS = (
     "prior",
     "shrinkage",
     "seen_bias",
+    "objective",
     "temperature",
     "zero_shot",
     "missing_anchors",
     "novelty_threshold",
+    "novelty_rate",
     "unknown_label",
     "class_weight",
     "dna_test",
@@ -158,12 +160,11 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         "prototype" rule: the map from anchors to visual means ("auto":
         chosen by leave-species-out error; "mean" ignores the DNA).
     shrinkage : "auto" or float, default="auto"
-        "prototype" rule: the prior's strength in images ("auto": empirical
-        Bayes; 0: nearest class mean for classes with images).
-    seen_bias : "auto" or float, default="auto"
-        "prototype" rule: calibrated-stacking constant subtracted from the
-        scores of classes with images ("auto": chosen by leave-species-out
-        simulation when some class has no image).
+        "prototype" rule: the prior's strength in images ("auto": chosen on
+        held-out images when ``fit`` gets them, else empirical Bayes; 0:
+        nearest class mean for classes with images).
+    ${seen_bias_objective}
+        ("prototype" rule.)
     dna_test : float or None, default=0.05
         "prototype" rule: level of the permutation test that the DNA
         predicts the visual means at all (see
@@ -181,8 +182,8 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         is ``"anchor"``).
     temperature : "auto" or float, default="auto"
         Softmax temperature turning cosines into probabilities. "auto":
-        fitted on leave-one-image-out scores for the "prototype" rule, 0.1
-        for the anchor rules.
+        fitted on held-out (or leave-one-image-out) scores for the
+        "prototype" rule, 0.1 for the anchor rules.
     zero_shot : bool, default=True
         With ``classifier="prototype"``, ``"anchor"`` or ``"hybrid"``, let
         anchor classes that have no training image join ``classes_``.
@@ -193,6 +194,8 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         ``unknown_label``. None predicts a known class for every sample.
         Read at predict time: ``set_params`` on a fitted aligner needs no
         refit.
+    ${novelty_rate}
+        ("prototype" rule.)
     ${unknown_label}
     missing_anchors : {"raise", "visual_only"}, default="raise"
         A class of ``y`` without an anchor raises a ValueError listing such
@@ -248,6 +251,10 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         Classes of ``y`` without an anchor (``missing_anchors="visual_only"``).
     zero_shot_classes_ : ndarray
         Classes in ``classes_`` with an anchor but no training image.
+    calibration_ : Calibration or None
+        "prototype" rule: where its constants come from and what they
+        promise (see :class:`GeneticPrototypeClassifier`); None for the
+        other rules.
     prototype_classifier_ : GeneticPrototypeClassifier or None
         The fitted default rule (``classifier="prototype"``): its
         ``prior_``, ``shrinkage_``, ``seen_bias_``, ``dna_p_value_`` and
@@ -332,6 +339,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         "prior": GeneticPrototypeClassifier._parameter_constraints["prior"],
         "shrinkage": GeneticPrototypeClassifier._parameter_constraints["shrinkage"],
         "seen_bias": GeneticPrototypeClassifier._parameter_constraints["seen_bias"],
+        "objective": GeneticPrototypeClassifier._parameter_constraints["objective"],
         "dna_test": GeneticPrototypeClassifier._parameter_constraints["dna_test"],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "knn_algorithm": [StrOptions(set(KNN_ALGORITHMS))],
@@ -339,6 +347,9 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         "temperature": GeneticPrototypeClassifier._parameter_constraints["temperature"],
         "zero_shot": ["boolean"],
         "novelty_threshold": [None, Interval(Real, None, None, closed="neither")],
+        "novelty_rate": GeneticPrototypeClassifier._parameter_constraints[
+            "novelty_rate"
+        ],
         "unknown_label": [str, Integral],
         "missing_anchors": [StrOptions({"raise", "visual_only"})],
         "class_weight": [None, dict, StrOptions({"balanced"})],
@@ -369,6 +380,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         prior="auto",
         shrinkage="auto",
         seen_bias="auto",
+        objective="balanced",
         dna_test=0.05,
         n_neighbors=5,
         knn_algorithm="auto",
@@ -376,6 +388,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         temperature="auto",
         zero_shot=True,
         novelty_threshold=None,
+        novelty_rate=None,
         unknown_label="unknown",
         missing_anchors="raise",
         class_weight=None,
@@ -402,6 +415,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.prior = prior
         self.shrinkage = shrinkage
         self.seen_bias = seen_bias
+        self.objective = objective
         self.dna_test = dna_test
         self.n_neighbors = n_neighbors
         self.knn_algorithm = knn_algorithm
@@ -409,6 +423,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.temperature = temperature
         self.zero_shot = zero_shot
         self.novelty_threshold = novelty_threshold
+        self.novelty_rate = novelty_rate
         self.unknown_label = unknown_label
         self.missing_anchors = missing_anchors
         self.class_weight = class_weight
@@ -429,11 +444,21 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, *, X_val=None, y_val=None, held_out=None):
         """Fit the anchors (if needed), the projection and the classifier.
 
-        ${fit_parameters}
+        ``X_val``, ``y_val`` and ``held_out`` are for the "prototype" rule
+        only.
+
+        ${fit_held_out_parameters}
         """
+        if self.classifier != "prototype" and (
+            X_val is not None or held_out is not None
+        ):
+            raise ValueError(
+                "X_val / held_out choose the constants of the prototype rule; "
+                f"classifier={self.classifier!r} has none to choose."
+            )
         X, y = validate_data(
             self,
             X,
@@ -454,8 +479,8 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         )
 
         if self.classifier == "prototype":
-            return self._fit_prototype(X, y)
-        self.prototype_classifier_ = None
+            return self._fit_prototype(X, y, X_val, y_val, held_out)
+        self.prototype_classifier_ = self.calibration_ = None
         fitted = fit_anchor_table(self, y_classes)
         labels, matrix = fitted.labels, fitted.matrix
         self.genetic_anchors_, self.anchors_ = fitted.genetic_anchors, fitted.table
@@ -552,9 +577,15 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         """${check_species}"""
         return check_species(self, y)
 
-    def _fit_prototype(self, X, y):
+    def calibrates_on_held_out(self):
+        """Whether ``fit`` takes held-out embeddings (the "prototype" rule)."""
+        return self.classifier == "prototype"
+
+    def _fit_prototype(self, X, y, X_val, y_val, held_out):
         params = {name: getattr(self, name) for name in _PROTOTYPE_PARAMS}
-        clf = GeneticPrototypeClassifier(**params).fit(X, y)
+        clf = GeneticPrototypeClassifier(**params).fit(
+            X, y, X_val=X_val, y_val=y_val, held_out=held_out
+        )
         self.prototype_classifier_ = clf
         for name in (
             "classes_",
@@ -562,6 +593,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
             "genetic_anchors_",
             "zero_shot_classes_",
             "unanchored_classes_",
+            "calibration_",
         ):
             setattr(self, name, getattr(clf, name))
         self.anchor_mean_ = self.anchor_scale_ = self.projection_ = None
@@ -628,20 +660,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def _delegate(self):
         check_is_fitted(self)
-        clf = self.prototype_classifier_
-        if clf is None:
-            return False
-        # predict-time settings: the aligner's, also when changed after fit
-        # (as the paper's rules read them at predict time)
-        if (clf.novelty_threshold, clf.unknown_label) != (
-            self.novelty_threshold,
-            self.unknown_label,
-        ):
-            clf.set_params(
-                novelty_threshold=self.novelty_threshold,
-                unknown_label=self.unknown_label,
-            )
-        return True
+        return self.prototype_classifier_ is not None
 
     def _project(self, X):
         """Aligned, L2-normalised embeddings of validated X (float64)."""
@@ -767,12 +786,17 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         """
         return self._proba_and_similarity(X)[1]
 
-    @_delegated
     def predict(self, X):
         """Predict the class of each sample (``unknown_label`` when novel).
 
         ${predict}
         """
+        if self._delegate():
+            # predict-time settings: the aligner's, also when changed after
+            # fit; the fitted rule itself is left as it is
+            return self.prototype_classifier_._predict(
+                self._validate_X(X), self.novelty_threshold, self.unknown_label
+            )
         proba, similarity = self._proba_and_similarity(X)
         y_pred = self.classes_[np.argmax(proba, axis=1)]
         if self.novelty_threshold is None:

@@ -4,7 +4,6 @@ from numbers import Real
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
@@ -21,14 +20,16 @@ from ._anchors_input import (
     fit_anchor_table,
     union_classes,
 )
-from ._prior import MAPS, AnchorKernels
+from ._calibration import OBJECTIVES
+from ._prior import MAPS, MIN_MAP_SPECIES, RIDGE_ALPHAS, fit_prior
+from ._prototype_calibration import (
+    HeldOutFold,
+    RuleState,
+    calibrate_on_held_out,
+    calibrate_on_training,
+)
 from ._validation import check_finite_rows, check_unknown_label, label_unknown
-
-#: Fewest species with images and an anchor from which a map is learned.
-MIN_MAP_SPECIES = 3
-#: Permutations of the test that the DNA predicts appearance at all.
-DNA_TEST_PERMUTATIONS = 99
-_SEEN_BIAS_GRID = 401
+from ._vectors import normalize_rows
 
 
 @substitute
@@ -59,9 +60,20 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
     Scores are cosine similarities to the prototypes. Classes without images
     (generalized zero-shot learning) compete with the seen ones through
     calibrated stacking (Chao et al., 2016): ``seen_bias`` is subtracted from
-    the seen classes' scores, chosen by leave-species-out simulation to
-    maximise the harmonic mean of seen and unseen accuracy. Probabilities are
-    a softmax of the scores over a fitted temperature.
+    the seen classes' scores, chosen to maximise a stated ``objective`` (by
+    default balanced accuracy over all species, each counted once).
+    Probabilities are a softmax of the scores over a fitted temperature.
+
+    Where the constants (DNA test, shrinkage, seen bias, temperature,
+    novelty threshold) are chosen matters: embeddings of the images a
+    network trained on lie closer to their class means than new images
+    will. ``fit(X, y)`` alone chooses them by leave-one-out simulations on
+    ``X``, right for fixed features; given held-out embeddings (``X_val``,
+    or cross-fitting by :class:`~vgestimators.pipeline.SpeciesPipeline`)
+    it chooses them there: the DNA test compares where held-out images lie
+    with what the DNA predicts, the shrinkage is the smallest within one
+    standard error of the best held-out accuracy of seen species, and the
+    seen bias and temperature are fitted on the held-out images.
 
     Read more in the :ref:`User Guide <zero_shot>`.
 
@@ -88,14 +100,11 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
     shrinkage : "auto" or float, default="auto"
         ``kappa``, the prior's strength in images: "auto" estimates it by
         empirical Bayes; 0 gives plain nearest class mean for seen classes.
-    seen_bias : "auto" or float, default="auto"
-        Subtracted from the cosine score of every class that has training
-        images (calibrated stacking). "auto" chooses it by leave-species-out
-        simulation when there are classes without images, and uses 0
-        otherwise.
+    ${seen_bias_objective}
     temperature : "auto" or float, default="auto"
         Softmax temperature of :meth:`predict_proba`; "auto" minimises the
-        class-balanced log-loss of leave-one-image-out scores.
+        class-balanced log-loss of held-out scores (with held-out images) or
+        of leave-one-image-out scores.
     zero_shot : bool, default=True
         Let anchor classes without training images join ``classes_``.
     missing_anchors : {"raise", "visual_only"}, default="raise"
@@ -106,6 +115,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
     novelty_threshold : float or None, default=None
         Open-set recognition: a sample whose :meth:`score_samples` falls
         below this value is predicted as ``unknown_label``.
+    ${novelty_rate}
     ${unknown_label}
     class_weight : dict, "balanced" or None, default=None
         Multiplies each class's probability (adds ``log(weight)`` to its
@@ -155,6 +165,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         Calibrated-stacking constant used.
     temperature_ : float
         Softmax temperature used.
+    ${calibration_attributes}
     anchors_ : DataFrame
         The anchors used (standardised when ``standardize_anchors``).
     genetic_anchors_ : estimator or None
@@ -210,6 +221,10 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
             StrOptions({"auto"}),
             Interval(Real, None, None, closed="neither"),
         ],
+        "objective": [
+            StrOptions(set(OBJECTIVES)),
+            Interval(Real, 0, 1, closed="both"),
+        ],
         "temperature": [
             StrOptions({"auto"}),
             Interval(Real, 0, None, closed="neither"),
@@ -217,6 +232,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         "zero_shot": ["boolean"],
         "missing_anchors": [StrOptions({"raise", "visual_only"})],
         "novelty_threshold": [None, Interval(Real, None, None, closed="neither")],
+        "novelty_rate": [None, Interval(Real, 0, 1, closed="neither")],
         "unknown_label": [str, int],
         "class_weight": [None, dict, StrOptions({"balanced"})],
         "dna_test": [None, Interval(Real, 0, 1, closed="both")],
@@ -233,10 +249,12 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         prior="auto",
         shrinkage="auto",
         seen_bias="auto",
+        objective="balanced",
         temperature="auto",
         zero_shot=True,
         missing_anchors="raise",
         novelty_threshold=None,
+        novelty_rate=None,
         unknown_label="unknown",
         class_weight=None,
         dna_test=0.05,
@@ -249,10 +267,12 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         self.prior = prior
         self.shrinkage = shrinkage
         self.seen_bias = seen_bias
+        self.objective = objective
         self.temperature = temperature
         self.zero_shot = zero_shot
         self.missing_anchors = missing_anchors
         self.novelty_threshold = novelty_threshold
+        self.novelty_rate = novelty_rate
         self.unknown_label = unknown_label
         self.class_weight = class_weight
         self.dna_test = dna_test
@@ -260,15 +280,19 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, *, X_val=None, y_val=None, held_out=None):
         """Fit the anchors (if needed), the map, the prototypes and the scores.
 
-        ${fit_parameters}
+        ${fit_held_out_parameters}
         """
         X, y = validate_data(
             self, X, y, dtype=[np.float64, np.float32], ensure_all_finite=False
         )
         check_finite_rows(X, "X")
+        if X_val is not None and held_out is not None:
+            raise ValueError("pass X_val/y_val or held_out, not both.")
+        if (X_val is None) != (y_val is None):
+            raise ValueError("X_val and y_val go together: pass both or neither.")
         y, y_classes, y_idx, _ = check_labels(
             y,
             classification=True,
@@ -278,7 +302,69 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
                 "holds one class ({classes[0]!r})."
             ),
         )
-        labels, matrix, names = self._fit_anchors(y_classes)
+        if X_val is not None:
+            X_val, y_val = self._check_held_out(X_val, y_val)
+        U, y_cls = self._fit_state(X, y, y_classes, y_idx)
+        rng = check_random_state(self.random_state)
+        params = self._calibration_params()
+        if X_val is not None:
+            held_out = [(self, X_val, y_val)]
+        if held_out:
+            folds = [
+                HeldOutFold.from_rule(_rule_state(rule), Z, labels)
+                for rule, Z, labels in held_out
+            ]
+            calibration = calibrate_on_held_out(
+                folds,
+                params,
+                n_seen=int(self._state.seen.sum()),
+                n_zero=int(self._reachable_without_images()),
+                rng=rng,
+            )
+        else:
+            calibration = calibrate_on_training(self._state, U, y_cls, params, rng)
+        self._finish(calibration)
+        self._log_prior = self._class_log_weights(y)
+        return self
+
+    def _check_held_out(self, X_val, y_val):
+        X_val = validate_data(
+            self,
+            X_val,
+            reset=False,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite=False,
+        )
+        check_finite_rows(X_val, "X_val")
+        y_val = np.asarray(y_val)
+        if len(y_val) != len(X_val):
+            raise ValueError(
+                f"X_val has {len(X_val)} rows and y_val {len(y_val)} labels."
+            )
+        return X_val, y_val
+
+    def _calibration_params(self):
+        return {
+            name: getattr(self, name)
+            for name in (
+                "prior",
+                "dna_test",
+                "shrinkage",
+                "seen_bias",
+                "temperature",
+                "objective",
+                "novelty_rate",
+            )
+        }
+
+    def _reachable_without_images(self):
+        """Image-less classes of this rule that its DNA map can predict."""
+        dna = self._state.prior.dna
+        return (~self._state.seen & ~np.isnan(dna).any(axis=1)).sum()
+
+    def _fit_state(self, X, y, y_classes, y_idx):
+        """Anchors, classes, visual means and the DNA's map: all but the constants."""
+        labels, matrix, _ = self._fit_anchors(y_classes)
         row_of = {label: i for i, label in enumerate(labels)}
         missing = check_anchor_coverage(
             y_classes, labels, self.missing_anchors, "keep their visual mean"
@@ -303,7 +389,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         anchor_row = np.array([row_of.get(c, -1) for c in self.classes_])
         y_cls = np.searchsorted(self.classes_, y_classes)[y_idx]
 
-        U = _normalize(X)
+        U = normalize_rows(X.astype(np.float64))
         n_classes, n_features = len(self.classes_), U.shape[1]
         counts = np.bincount(y_cls, minlength=n_classes)
         sums = np.zeros((n_classes, n_features))
@@ -314,27 +400,67 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         within = float((resid**2).sum() / max(len(U) - seen.sum(), 1))
         self.class_counts_ = counts
         self.visual_means_ = means
+        prior = fit_prior(matrix, anchor_row, means, counts, seen, within, self.prior)
+        self.prior_candidates_ = pd.DataFrame(
+            prior.candidates, columns=["prior", "param", "cv_error"]
+        )
+        self._state = RuleState(
+            self.classes_, counts, means, prior, within, anchor_row >= 0
+        )
+        if prior.kind == "none":
+            unseen = ~seen & (anchor_row >= 0)
+            if unseen.any():
+                warn_user(
+                    f"only {len(prior.train)} species have both images and an "
+                    f"anchor (at least {MIN_MAP_SPECIES} are needed to learn how "
+                    "DNA predicts appearance), so the classes without images "
+                    f"{_fmt_labels(self.classes_[unseen])} cannot be recognised: "
+                    "their probability is 0."
+                )
+        return U, y_cls
 
-        dna = self._fit_prior(matrix, anchor_row, means, counts, seen, within)
+    def _finish(self, calibration):
+        """Prototypes and fitted attributes from the chosen constants."""
+        state = self._state
+        prior = state.prior
+        self.calibration_ = calibration
+        self.dna_p_value_ = calibration.dna_p_value
+        use_dna = calibration.use_dna
+        if prior.kind == "none":
+            self.prior_, self.prior_param_, self.prior_cv_error_ = "none", None, None
+        elif use_dna:
+            self.prior_, self.prior_param_ = prior.kind, prior.param
+            self.prior_cv_error_ = prior.cv_error
+        else:
+            self.prior_, self.prior_param_, self.prior_cv_error_ = (
+                "mean",
+                float(RIDGE_ALPHAS[0]),
+                prior.mean_error,
+            )
+        dna = state.dna(use_dna)
         self.dna_prototypes_ = dna
-        kappa = self.shrinkage_
-        has_dna = ~np.isnan(dna).any(axis=1)
-        lam = np.where(seen, counts / np.maximum(counts + kappa, 1e-300), 0.0)
-        lam[~has_dna] = 1.0
-        self.shrinkage_weights_ = lam
-        self.prototypes_ = _blend(lam, means, dna)
-        # a class with neither images nor a usable DNA prototype never wins
-        self._unreachable = ~seen & ~has_dna
-
-        scores_loo, own_ok = self._leave_one_out_scores(
-            U, y_cls, counts, sums, dna, has_dna
+        self.shrinkage_ = calibration.shrinkage
+        self.prototypes_, self.shrinkage_weights_, self._unreachable = (
+            state.prototypes(use_dna, calibration.shrinkage)
         )
-        self.seen_bias_ = self._fit_seen_bias(
-            U, y_cls, scores_loo, own_ok, dna, has_dna, seen
-        )
-        self.temperature_ = self._fit_temperature(scores_loo, y_cls, own_ok, seen)
-        self._log_prior = self._class_log_weights(y)
-        return self
+        self.seen_bias_ = calibration.seen_bias
+        self.temperature_ = calibration.temperature
+        self.novelty_threshold_ = calibration.novelty_threshold
+        image_less = ~state.seen & state.anchored
+        if prior.kind != "none" and not use_dna and image_less.any():
+            evidence = (
+                ""
+                if calibration.dna_p_value is None
+                else f"; permutation p-value {calibration.dna_p_value:.3g} on "
+                f"{calibration.source}"
+            )
+            warn_user(
+                "the DNA did not predict the species' visual means better than "
+                "the average of the other species (leave-species-out error "
+                f"{prior.cv_error:.4g}{evidence}), so the classes without images "
+                f"{_fmt_labels(self.classes_[image_less])} cannot be recognised: "
+                "their probability is 0."
+            )
 
     def check_species(self, y):
         """${check_species}"""
@@ -344,180 +470,6 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         fitted = fit_anchor_table(self, y_classes)
         self.genetic_anchors_, self.anchors_ = fitted.genetic_anchors, fitted.table
         return fitted.labels, fitted.matrix, fitted.names
-
-    def _fit_prior(self, matrix, anchor_row, means, counts, seen, within):
-        """DNA-predicted prototypes; sets the prior_* and shrinkage_ attributes."""
-        n_classes, n_features = means.shape
-        dna = np.full((n_classes, n_features), np.nan)
-        train = np.flatnonzero(seen & (anchor_row >= 0))
-        self.prior_, self.prior_param_, self.prior_cv_error_ = "none", None, None
-        self.dna_p_value_ = None
-        self.prior_candidates_ = pd.DataFrame(columns=["prior", "param", "cv_error"])
-        if len(train) < MIN_MAP_SPECIES:
-            self.shrinkage_ = 0.0
-            unseen = ~seen & (anchor_row >= 0)
-            if unseen.any():
-                warn_user(
-                    f"only {len(train)} species have both images and an anchor "
-                    f"(at least {MIN_MAP_SPECIES} are needed to learn how DNA "
-                    "predicts appearance), so the classes without images "
-                    f"{_fmt_labels(self.classes_[unseen])} cannot be recognised: "
-                    "their probability is 0."
-                )
-            return dna
-        m, n = means[train], counts[train].astype(float)
-        spread = float(((m - m.mean(0)) ** 2).sum(1).mean())
-        weights = 1.0 / (spread + within / n)
-        maps = MAPS if self.prior == "auto" else (self.prior,)
-        kernels = AnchorKernels(matrix[anchor_row[train]], maps)
-        best, table = kernels.select(m, weights)
-        if self.prior == "auto" and self.dna_test is not None and best.kind != "mean":
-            self.dna_p_value_ = self._permutation_p_value(kernels, m, weights, best)
-            if self.dna_p_value_ > self.dna_test:
-                best, _ = AnchorKernels(kernels.anchors, ("mean",)).select(m, weights)
-        self.prior_, self.prior_param_ = best.kind, best.param
-        self.prior_cv_error_ = best.loo_error
-        self.prior_candidates_ = pd.DataFrame(
-            table, columns=["prior", "param", "cv_error"]
-        )
-        # seen classes: their own mean left out of their prior
-        dna[train] = best.loo_means
-        predict = np.flatnonzero(~seen & (anchor_row >= 0))
-        if len(predict) and best.kind == "mean":
-            evidence = (
-                ""
-                if self.dna_p_value_ is None
-                else f"; permutation p-value {self.dna_p_value_:.3g}"
-            )
-            warn_user(
-                "the DNA did not predict the species' visual means better than "
-                "the average of the other species (leave-species-out error "
-                f"{best.loo_error:.4g}{evidence}), so the classes without images "
-                f"{_fmt_labels(self.classes_[predict])} cannot be recognised: "
-                "their probability is 0."
-            )
-        elif len(predict):
-            dna[predict] = best.predict(matrix[anchor_row[predict]])
-        if self.shrinkage == "auto":
-            w = weights / weights.sum()
-            excess = float(w @ (((m - best.loo_means) ** 2).sum(1) - within / n))
-            floor = np.finfo(float).eps * max(within, 1.0)
-            self.shrinkage_ = float(within / max(excess, floor))
-        else:
-            self.shrinkage_ = float(self.shrinkage)
-        return dna
-
-    def _permutation_p_value(self, kernels, means, weights, best):
-        """How often anchors shuffled across species predict the means as well.
-
-        Model selection over a dozen maps finds some structure in pure noise
-        when there are few species; this test keeps such a map from being
-        used: the whole selection is repeated on anchors permuted across
-        species, and the p-value is the share of permutations (plus the real
-        one) whose best leave-species-out error is as small as the real one.
-        """
-        rng = check_random_state(self.random_state)
-        as_good = 0
-        for _ in range(DNA_TEST_PERMUTATIONS):
-            # anchors in the order perm, paired with the means: the same as
-            # the means in the inverse order, paired with the anchors
-            order = np.argsort(rng.permutation(len(means)))
-            shuffled, _ = kernels.select(means, weights, order)
-            as_good += shuffled.loo_error <= best.loo_error
-        return (1 + as_good) / (1 + DNA_TEST_PERMUTATIONS)
-
-    def _leave_one_out_scores(self, U, y_cls, counts, sums, dna, has_dna):
-        """Cosine scores of the training images, own prototype left out.
-
-        Returns the scores (n_samples, n_classes) and a mask of the rows
-        whose own-class score exists (a class of one image needs an anchor).
-        """
-        scores = U @ _normalize(self.prototypes_).T
-        scores[:, self._unreachable] = -np.inf
-        n_own = counts[y_cls] - 1.0
-        own_mean = (sums[y_cls] - U) / np.maximum(n_own, 1.0)[:, None]
-        lam = np.where(
-            has_dna[y_cls], n_own / np.maximum(n_own + self.shrinkage_, 1e-300), 1.0
-        )
-        prior = np.where(has_dna[y_cls][:, None], np.nan_to_num(dna[y_cls]), 0.0)
-        own = _blend(lam, own_mean, prior)
-        ok = (n_own > 0) | has_dna[y_cls]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            own_score = (U * _normalize(own)).sum(1)
-        rows = np.arange(len(U))
-        scores[rows[ok], y_cls[ok]] = own_score[ok]
-        return scores, ok
-
-    def _fit_seen_bias(self, U, y_cls, scores, ok, dna, has_dna, seen):
-        if self.seen_bias != "auto":
-            return float(self.seen_bias)
-        if seen.all() or self.prior_ in ("none", "mean"):
-            return 0.0
-        # seen images against the real zero-shot classes
-        rows = np.flatnonzero(ok)
-        s = scores[rows]
-        own = s[np.arange(len(rows)), y_cls[rows]]
-        other_seen = np.where(seen, s, -np.inf)
-        other_seen[np.arange(len(rows)), y_cls[rows]] = -np.inf
-        best_unseen = np.where(~seen, s, -np.inf).max(1)
-        seen_ok_base = own > other_seen.max(1)
-        seen_margin = own - best_unseen  # correct iff bias < margin
-        # each seen species with DNA, pretended unseen: its images against its
-        # leave-species-out DNA prototype
-        pseudo = seen & has_dna
-        rows_u = np.flatnonzero(pseudo[y_cls])
-        su = scores[rows_u]
-        c = y_cls[rows_u]
-        dna_unit = _normalize(np.nan_to_num(dna))
-        u_score = (U[rows_u] * dna_unit[c]).sum(1)
-        rival_seen = np.where(seen, su, -np.inf)
-        rival_seen[np.arange(len(rows_u)), c] = -np.inf
-        rival_unseen = np.where(~seen, su, -np.inf).max(1)
-        unseen_ok_base = u_score > rival_unseen
-        unseen_margin = rival_seen.max(1) - u_score  # correct iff bias > margin
-        cand = np.concatenate([seen_margin, unseen_margin])
-        cand = cand[np.isfinite(cand)]
-        if len(cand) == 0:
-            return 0.0
-        grid = np.unique(np.quantile(cand, np.linspace(0, 1, _SEEN_BIAS_GRID)))
-        grid = np.concatenate([[0.0], grid])
-
-        def per_class_mean(correct, cls):
-            totals = np.bincount(cls, minlength=len(seen))
-            hits = np.bincount(cls, weights=correct, minlength=len(seen))
-            have = totals > 0
-            return (hits[have] / totals[have]).mean()
-
-        best, best_h = 0.0, -1.0
-        for bias in grid:
-            acc_s = per_class_mean(seen_ok_base & (bias < seen_margin), y_cls[rows])
-            acc_u = per_class_mean(unseen_ok_base & (bias > unseen_margin), c)
-            h = 0.0 if acc_s + acc_u == 0 else 2 * acc_s * acc_u / (acc_s + acc_u)
-            if h > best_h + 1e-12 or (
-                abs(h - best_h) <= 1e-12 and abs(bias) < abs(best)
-            ):
-                best, best_h = float(bias), h
-        return best
-
-    def _fit_temperature(self, scores, y_cls, ok, seen):
-        if self.temperature != "auto":
-            return float(self.temperature)
-        rows = np.flatnonzero(ok)
-        if len(rows) == 0:
-            return 0.1
-        logits = scores[rows] - self.seen_bias_ * seen[None, :]
-        target = y_cls[rows]
-        counts = np.bincount(target, minlength=len(seen))
-        w = 1.0 / counts[target]
-
-        def loss(log_t):
-            lp = log_softmax(logits / np.exp(log_t), axis=1)
-            return -(w * lp[np.arange(len(rows)), target]).sum() / w.sum()
-
-        res = minimize_scalar(
-            loss, bounds=(np.log(1e-3), np.log(10.0)), method="bounded"
-        )
-        return float(np.exp(res.x))
 
     def _class_log_weights(self, y):
         if self.class_weight is None:
@@ -557,7 +509,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
             ensure_all_finite=False,
         )
         check_finite_rows(X, "X")
-        return _normalize(X.astype(np.float64)) @ _normalize(self.prototypes_).T
+        return normalize_rows(X.astype(np.float64)) @ normalize_rows(self.prototypes_).T
 
     def _scores(self, X):
         """Cosine to each prototype, minus seen_bias_ for seen classes."""
@@ -605,26 +557,35 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
 
         ${predict}
         """
+        return self._predict(X, self.novelty_threshold, self.unknown_label)
+
+    def _predict(self, X, novelty_threshold, unknown_label):
+        """Prediction with the open-set settings given (the aligner's, or own).
+
+        ``novelty_threshold`` None falls back to ``novelty_threshold_`` (set
+        from ``novelty_rate`` at fit, None otherwise).
+        """
         scores = self._scores(X)
         y_pred = self.classes_[
             np.argmax(scores / self.temperature_ + self._log_prior, axis=1)
         ]
-        if self.novelty_threshold is None:
-            return y_pred
-        check_unknown_label(self.unknown_label, self.classes_)
-        return label_unknown(
-            y_pred, scores.max(axis=1) < self.novelty_threshold, self.unknown_label
+        threshold = (
+            self.novelty_threshold_ if novelty_threshold is None else novelty_threshold
         )
+        if threshold is None:
+            return y_pred
+        check_unknown_label(unknown_label, self.classes_)
+        return label_unknown(y_pred, scores.max(axis=1) < threshold, unknown_label)
 
 
-def _normalize(A):
-    norms = np.linalg.norm(A, axis=1, keepdims=True)
-    return A / np.where(norms > 0, norms, 1.0)
-
-
-def _blend(lam, a, b):
-    """``lam * a + (1 - lam) * b`` row-wise, NaN rows of the unused side ignored."""
-    lam = lam[:, None]
-    return np.where(lam > 0, lam * np.nan_to_num(a), 0.0) + np.where(
-        lam < 1, (1 - lam) * np.nan_to_num(b), 0.0
-    )
+def _rule_state(rule):
+    """The fitted :class:`RuleState` of a prototype rule or of an aligner using one."""
+    rule = getattr(rule, "prototype_classifier_", rule)
+    state = getattr(rule, "_state", None)
+    if state is None:
+        raise ValueError(
+            "held_out needs fitted prototype rules (GeneticPrototypeClassifier, "
+            f"or VisualGeneticAligner with classifier='prototype'); got "
+            f"{type(rule).__name__}."
+        )
+    return state

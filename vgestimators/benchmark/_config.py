@@ -217,6 +217,19 @@ class BenchmarkConfig:
     alignment_weight: float = _setting(
         1.0, "Weight of the cosine alignment loss during fine-tuning."
     )
+    objective: str = _setting(
+        "balanced",
+        "What the default aligner's balance between species with and without "
+        "images maximises: balanced (every species counts once), harmonic (H, "
+        "the zero-shot literature's), or a number in [0, 1] (the share of new "
+        "images expected from image-less species).",
+    )
+    calibration_cv: int = _setting(
+        1,
+        "Hold-outs on which the default aligner rows choose their constants "
+        "(cross-fitting: one more network trained on part of the training "
+        "images per hold-out); 0 chooses them on the training embeddings.",
+    )
     # scoring
     many: int = _setting(60, "Many-shot classes have more training images than this.")
     few: int = _setting(15, "Few-shot classes have fewer training images than this.")
@@ -283,6 +296,13 @@ class BenchmarkConfig:
         if not 0 <= self.genetic_signal <= 1:
             raise ValueError(
                 f"genetic_signal must be in [0, 1], got {self.genetic_signal}."
+            )
+        from ..alignment._calibration import parse_objective
+
+        parse_objective(self.objective)
+        if self.calibration_cv < 0:
+            raise ValueError(
+                f"calibration_cv must be >= 0, got {self.calibration_cv}."
             )
         if self.n_unseen < 0:
             raise ValueError(f"n_unseen must be >= 0, got {self.n_unseen}.")

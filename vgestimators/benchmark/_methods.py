@@ -34,6 +34,10 @@ METHODS = {
 }
 
 
+#: Rows whose Pipeline cross-fits the aligner's constants on held-out images.
+CALIBRATED = ("prototype", "prototype_shuffled")
+
+
 def embedder(config, seed, *, desc="triplet", **params):
     """The TripletImageEmbedder of the triplet rows (``params`` change it)."""
     from ..vision import TripletImageEmbedder
@@ -68,7 +72,10 @@ def _anchors(config):
 
 def _aligner(config, sequences, seed, **params):
     from ..alignment import VisualGeneticAligner
+    from ..alignment._calibration import parse_objective
 
+    if params.get("classifier", "prototype") == "prototype":
+        params.setdefault("objective", parse_objective(config.objective))
     return VisualGeneticAligner(
         anchors=_anchors(config),
         sequences=sequences,
@@ -219,4 +226,11 @@ def build_pipeline(name, config, sequences, seed, *, memory=None):
     >>> [name for name, _ in pipe.steps]
     ['embed', 'ncm']
     """
-    return Pipeline(_steps(name, config, sequences, seed), memory=memory)
+    steps = _steps(name, config, sequences, seed)
+    if name in CALIBRATED and config.calibration_cv:
+        from ..pipeline import SpeciesPipeline
+
+        return SpeciesPipeline(
+            steps, calibration_cv=config.calibration_cv, memory=memory
+        )
+    return Pipeline(steps, memory=memory)

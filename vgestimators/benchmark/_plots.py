@@ -315,3 +315,47 @@ def _sample_label(name, total, train_counts):
     if n == 0:
         return f"{name} (0 training images: held out, zero-shot)"
     return f"{name} ({n} training image{'s' * (n != 1)})"
+
+
+def plot_seen_unseen_curves(curves, labels, path, *, split=0):
+    """Seen/unseen accuracy curves (Chao et al., 2016) of the rows that have one.
+
+    ``curves`` maps method -> (seen accuracy, unseen accuracy, operating
+    point (seen, unseen), AUSUC) of one split; the operating point is where
+    the fitted model predicts.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.6, 5.2), dpi=120)
+    order = list(labels)
+    for method, (seen, unseen, point, area) in curves.items():
+        k = order.index(method) % len(_COLORS)
+        ax.plot(
+            np.asarray(unseen) * 100,
+            np.asarray(seen) * 100,
+            color=_COLORS[k],
+            drawstyle="steps-post",
+            label=f"{labels[method]} (AUSUC {area:.3f})",
+        )
+        ax.plot(
+            point[1] * 100,
+            point[0] * 100,
+            marker=_MARKERS[k],
+            color=_COLORS[k],
+            markersize=8,
+            linestyle="none",
+        )
+    ax.set_xlabel("held-out species' images: accuracy when all species compete (%)")
+    ax.set_ylabel("seen species: balanced accuracy (%)")
+    ax.set_xlim(-2, 102)
+    ax.set_ylim(-2, 102)
+    ax.set_title(
+        f"Seen/unseen trade-off, split {split} (markers: where the fitted model "
+        "predicts)",
+        fontsize=9,
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

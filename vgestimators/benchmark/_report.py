@@ -28,6 +28,8 @@ SCORE_COLUMNS = {
     "unseen_accuracy": "Zero-shot, all classes compete",
     "unseen_restricted": "Zero-shot, among unseen",
     "harmonic_mean": "H (seen, unseen)",
+    "ausuc": "AUSUC (seen/unseen curve)",
+    "ece": "ECE of probabilities",
 }
 #: Fewest test images of a class for its accuracy to be read on its own.
 MIN_TEST_TO_JUDGE = 10
@@ -51,6 +53,7 @@ def compute_scores(y_true, y_pred, y_train, *, many, few, tail_fraction):
         )
     row = report.iloc[0].rename({"f1_macro": "macro_f1"})
     return {name: float(row[name]) for name in SCORE_COLUMNS if name in row}
+
 
 
 def zero_shot_scores(y_test, y_pred, y_unseen, y_pred_unseen, y_pred_restricted):

@@ -89,6 +89,7 @@ def run_benchmark(config=None, **overrides):
     writer = None
     interrupted = False
     tsne_inputs = None
+    curves = {}
     # the Pipelines' cache: the embedder that several rows share is fitted
     # once per split (see SplitRun)
     cache = tempfile.TemporaryDirectory(prefix="vgestimators-benchmark-")
@@ -127,6 +128,12 @@ def run_benchmark(config=None, **overrides):
                     files["pipelines"] = _save_pipeline(
                         out, method, result.pipeline, writer
                     )
+                    if result.curve is not None:
+                        curves[method] = (
+                            *result.curve,
+                            (row["balanced_accuracy"], row["unseen_accuracy"]),
+                            result.ausuc,
+                        )
                 if (
                     config.tsne
                     and split.index == 0
@@ -150,7 +157,15 @@ def run_benchmark(config=None, **overrides):
         try:
             files.update(
                 _figures(
-                    config, data, writer, labels, tsne_inputs, sample_counts, out, bar2
+                    config,
+                    data,
+                    writer,
+                    labels,
+                    tsne_inputs,
+                    sample_counts,
+                    out,
+                    bar2,
+                    curves,
                 )
             )
         except KeyboardInterrupt:
@@ -344,10 +359,21 @@ def _tsne_inputs(runner, result, split):
     )
 
 
-def _figures(config, data, writer, labels, tsne_inputs, train_counts, out, bar):
-    from ._plots import plot_per_class_accuracy, plot_samples, plot_tsne
+def _figures(
+    config, data, writer, labels, tsne_inputs, train_counts, out, bar, curves
+):
+    from ._plots import (
+        plot_per_class_accuracy,
+        plot_samples,
+        plot_seen_unseen_curves,
+        plot_tsne,
+    )
 
     files = {}
+    if curves:
+        files["seen_unseen_figure"] = plot_seen_unseen_curves(
+            curves, labels, out / "seen_unseen_curve.png"
+        )
     bar.set_postfix_str("per-class accuracy")
     if writer.per_class:
         files["per_class_figure"] = plot_per_class_accuracy(

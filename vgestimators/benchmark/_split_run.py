@@ -63,6 +63,9 @@ class MethodResult:
     y_pred_restricted: np.ndarray | None
     fit_time: float
     predict_time: float
+    ece: float = float("nan")
+    ausuc: float = float("nan")
+    curve: tuple | None = None  # (seen accuracy, unseen accuracy) along the bias
 
 
 class SplitRun:
@@ -136,11 +139,14 @@ class SplitRun:
         pipe.fit(self.X_train, self.y_train)
         fit_time = time.perf_counter() - start + shared_seconds
         start = time.perf_counter()
-        y_pred = pipe.predict(self.X_test)
+        # pipe.predict, with the test images through the network once
+        Z_test = pipe[:-1].transform(self.X_test) if len(pipe) > 1 else self.X_test
+        y_pred = pipe[-1].predict(Z_test)
         predict_time = time.perf_counter() - start
         y_pred_unseen = restricted = None
+        Z_unseen = None
         if len(self.y_unseen):
-            # the held-out images through the network once, for both figures
+            # the held-out images through the network once, for every figure
             Z_unseen = (
                 pipe[:-1].transform(self.X_unseen) if len(pipe) > 1 else self.X_unseen
             )
@@ -148,9 +154,42 @@ class SplitRun:
             restricted = restricted_predict(
                 pipe[-1], Z_unseen, self.split.unseen_species
             )
-        return MethodResult(
+        result = MethodResult(
             pipe, y_pred, y_pred_unseen, restricted, fit_time, predict_time
         )
+        self._probability_scores(result, pipe[-1], Z_test, Z_unseen)
+        return result
+
+    def _probability_scores(self, result, classifier, Z_test, Z_unseen):
+        """ECE of ``predict_proba`` and the seen/unseen curve, where they exist."""
+        from ..metrics import expected_calibration_error, seen_unseen_curve
+        from ..metrics._zero_shot import area_under_curve
+
+        if not hasattr(classifier, "predict_proba"):
+            return
+        classes = np.asarray(classifier.classes_)
+        proba = classifier.predict_proba(Z_test)
+        y_true = self.y_test
+        if Z_unseen is not None:
+            proba = np.vstack([proba, classifier.predict_proba(Z_unseen)])
+            y_true = np.concatenate([y_true, self.y_unseen])
+        result.ece = expected_calibration_error(y_true, proba, classes=classes)
+        unseen = self.split.unseen_species
+        nameable = [c for c in unseen if c in set(classes.tolist())]
+        if Z_unseen is None or len(nameable) < len(unseen):
+            return
+        if not proba[:, np.isin(classes, unseen)].any():
+            return  # the held-out species can never be named
+        with np.errstate(divide="ignore"):
+            scores = np.log(proba)
+        seen_acc, unseen_acc, _ = seen_unseen_curve(
+            y_true,
+            scores,
+            classes=classes,
+            seen_classes=np.unique(self.y_train),
+        )
+        result.ausuc = area_under_curve(seen_acc, unseen_acc)
+        result.curve = (seen_acc, unseen_acc)
 
     def score(self, name, result):
         """The row of ``scores.csv`` and the rows of ``per_class.csv`` of a result."""
@@ -179,6 +218,9 @@ class SplitRun:
             "split": split.index,
             "seed": split.seed,
             **scores,
+            "ece": result.ece,
+            "ausuc": result.ausuc,
+            **calibration_columns(result.pipeline[-1]),
             "fit_time": result.fit_time,
             "predict_time": result.predict_time,
             "n_train": len(self.y_train),
@@ -210,3 +252,22 @@ def restricted_predict(classifier, X, unseen_species):
     if not proba.any():
         return None  # none of them can be recognised (e.g. the DNA test failed)
     return classes[columns][np.argmax(proba, axis=1)]
+
+
+def calibration_columns(classifier):
+    """The constants a calibrated rule chose, for ``scores.csv`` (else empty)."""
+    calibration = getattr(classifier, "calibration_", None)
+    names = {
+        "calibrated_on": "source",
+        "dna_p_value": "dna_p_value",
+        "uses_dna": "use_dna",
+        "shrinkage": "shrinkage",
+        "seen_bias": "seen_bias",
+        "expected_seen_accuracy": "expected_seen_accuracy",
+        "expected_unseen_accuracy": "expected_unseen_accuracy",
+    }
+    # every row has the columns (scores.csv's first row fixes them)
+    return {
+        column: None if calibration is None else getattr(calibration, name)
+        for column, name in names.items()
+    }

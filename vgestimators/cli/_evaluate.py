@@ -1,6 +1,7 @@
 """``vgestimators evaluate``: a model file + labelled images -> per-species scores."""
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,13 @@ def add_parser(commands):
             "Predict the images of IMAGES (one sub-folder per species, names "
             "paired with the model's species as in training) and write to OUT: "
             "per_species.csv (training images, test images, accuracy and the "
-            "top confusions of each species), confusions.csv, summary.json and "
-            "per_species_accuracy.png (with matplotlib installed)."
+            "top confusions of each species), confusions.csv, summary.json "
+            "(accuracy, balanced accuracy, expected calibration error, how many "
+            "images went to species without training images) and, with "
+            "matplotlib installed, per_species_accuracy.png and, when the test "
+            "images include species without training images, "
+            "seen_unseen_curve.png (the accuracy trade-off between the two "
+            "groups and its area)."
         ),
     )
     parser.add_argument("model", help="model file from `vgestimators train`")
@@ -109,8 +115,109 @@ def plot(table, summary, path):
     plt.close(fig)
 
 
+def image_less_summary(y_true, y_pred, proba, classes, counts):
+    """Where test images went: species with and without training images.
+
+    ``counts`` maps species to training images; a model species missing
+    from it (or with 0) has none. With test images of both kinds, the
+    seen/image-less accuracy curve of calibrated stacking and its area.
+    """
+    from ..metrics import seen_unseen_curve
+    from ..metrics._zero_shot import area_under_curve
+
+    image_less = [c for c in classes.tolist() if counts.get(c, 0) == 0]
+    to_image_less = np.isin(y_pred, image_less)
+    of_image_less = np.isin(y_true, image_less)
+    out = {
+        "n_predicted_as_species_without_images": int(to_image_less.sum()),
+        "n_of_them_right": int((to_image_less & (y_pred == y_true)).sum()),
+        "n_test_images_of_species_without_images": int(of_image_less.sum()),
+        "n_test_images_of_species_with_images_sent_to_species_without": int(
+            (to_image_less & ~of_image_less).sum()
+        ),
+        "species_without_images_never_named": [
+            c for c in image_less if not proba[:, classes == c].any()
+        ],
+        "seen_unseen_curve": None,
+        "ausuc": None,
+    }
+    nameable = set(image_less) - set(out["species_without_images_never_named"])
+    if np.isin(y_true, list(nameable)).any() and (~of_image_less).any():
+        seen = [c for c in classes.tolist() if c not in set(image_less)]
+        with np.errstate(divide="ignore"):
+            scores = np.log(proba)
+        acc_seen, acc_unseen, biases = seen_unseen_curve(
+            y_true, scores, classes=classes, seen_classes=seen
+        )
+        out["seen_unseen_curve"] = {
+            "log_bias": biases.tolist(),
+            "seen_accuracy": acc_seen.tolist(),
+            "unseen_accuracy": acc_unseen.tolist(),
+        }
+        out["ausuc"] = area_under_curve(acc_seen, acc_unseen)
+    return out
+
+
+def image_less_sentence(summary):
+    """One line on the test images named as species without training images."""
+    n = summary["n_predicted_as_species_without_images"]
+    if not summary["species_without_training_images"] and n == 0:
+        text = "no species of the test set lacks training images"
+    else:
+        text = (
+            f"{n} test image(s) were named as species without training images "
+            f"({summary['n_of_them_right']} rightly; "
+            f"{summary['n_test_images_of_species_with_images_sent_to_species_without']} "
+            "were images of species with training images)"
+        )
+    never = summary["species_without_images_never_named"]
+    if never:
+        text += (
+            f"; the model gives probability 0 to {len(never)} of them "
+            f"({', '.join(never[:5])}{' ...' if len(never) > 5 else ''}): see "
+            "the DNA test in the training report"
+        )
+    if summary["ausuc"] is not None:
+        text += (
+            f"; area under the seen/image-less accuracy curve {summary['ausuc']:.3f} "
+            "(seen_unseen_curve.png)"
+        )
+    return text
+
+
+def plot_curve(summary, path):
+    """The seen/image-less accuracy curve (Chao et al., 2016)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = summary["seen_unseen_curve"]
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot(
+        np.asarray(curve["unseen_accuracy"]) * 100,
+        np.asarray(curve["seen_accuracy"]) * 100,
+        drawstyle="steps-post",
+    )
+    ax.set_xlabel("species without training images: accuracy (%)")
+    ax.set_ylabel("species with training images: accuracy (%)")
+    ax.set_xlim(-2, 102)
+    ax.set_ylim(-2, 102)
+    ax.set_title(
+        f"Seen/image-less trade-off, area {summary['ausuc']:.3f}\n(each point: "
+        "one constant between the two groups)",
+        fontsize=9,
+    )
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
 def run(args):
     from sklearn.metrics import balanced_accuracy_score
+
+    from ..metrics import expected_calibration_error
 
     from ..datasets import load_image_folder, read_mapping
     from ..io import load_model
@@ -144,22 +251,31 @@ def run(args):
     out.mkdir(parents=True, exist_ok=True)
     files = np.asarray(folder.filenames)[kept]
     say(f"{len(files)} images of {len(matches)} species to evaluate", args.quiet)
-    _, y_pred, _ = predict_files(
-        model, files, proba=False, quiet=args.quiet, desc="evaluating"
+    proba, y_pred, classes = predict_files(
+        model, files, proba=True, quiet=args.quiet, desc="evaluating"
     )
     y_pred = np.asarray(y_pred).astype(str)
+    classes = np.asarray(classes).astype(str)
     counts = training_counts(model, info["metadata"])
     table, wrong = per_species(y_true, y_pred, counts)
+    with warnings.catch_warnings():
+        # predictions of species absent from the test folder are counted below
+        warnings.simplefilter("ignore", UserWarning)
+        balanced = float(balanced_accuracy_score(y_true, y_pred))
     summary = {
         "model": str(args.model),
         "images": str(args.images),
         "n_images": len(files),
         "n_species": len(table),
         "accuracy": float(np.mean(y_true == y_pred)),
-        "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
+        "balanced_accuracy": balanced,
+        "expected_calibration_error": expected_calibration_error(
+            y_true, proba, classes=classes
+        ),
         "species_without_training_images": table.loc[
             table["n_train"] == 0, "species"
         ].tolist(),
+        **image_less_summary(y_true, y_pred, proba, classes, counts),
     }
     table.to_csv(out / "per_species.csv", index=False)
     wrong.rename(columns={"true": "species", "pred": "predicted"}).to_csv(
@@ -175,6 +291,12 @@ def run(args):
             "matplotlib is not installed: no figure (pip install -e '.[plot]')",
             args.quiet,
         )
+    if summary["seen_unseen_curve"] is not None:
+        try:
+            plot_curve(summary, out / "seen_unseen_curve.png")
+        except ImportError:
+            pass
+    say(image_less_sentence(summary), args.quiet)
     say(
         f"accuracy {summary['accuracy']:.1%}, balanced {summary['balanced_accuracy']:.1%}"
         f"; wrote per_species.csv, confusions.csv, summary.json"

@@ -73,6 +73,30 @@ def add_parser(commands):
     parser.add_argument("--max-epochs", type=int, help="training epochs (default: 20)")
     parser.add_argument("--batch-size", type=int, help="images per batch")
     parser.add_argument("--seed", type=int, help="random_state of the estimators")
+    parser.add_argument(
+        "--objective",
+        help="which new images you expect, for the balance between species with "
+        "images and species with DNA only: balanced (default: every species "
+        "counts once), harmonic (the zero-shot literature's H: the few "
+        "DNA-only species weigh as much as all the others), or a number in "
+        "[0, 1]: the share of new images you expect from DNA-only species",
+    )
+    parser.add_argument(
+        "--calibration-holdouts",
+        type=int,
+        help="hold-outs on which that balance, the DNA test and the other "
+        "constants are chosen: images the network never trained on, some "
+        "species held out entirely; each costs one more training on about 60%% "
+        "of the images (default: 1; 0 chooses them on the training images, "
+        "which the network has memorised: faster, and biased)",
+    )
+    parser.add_argument(
+        "--novelty-rate",
+        type=float,
+        help="flag new images as 'unknown' below a threshold set so that this "
+        "share of held-out images of known species is flagged (e.g. 0.05); "
+        "default: never flag",
+    )
     add_device(parser)
     parser.add_argument(
         "--config",
@@ -181,6 +205,18 @@ def _check_writable(out):
         raise OSError(f"cannot write the model to {out.parent}: {exc}") from None
 
 
+def _objective(text):
+    from ..alignment._calibration import parse_objective
+
+    try:
+        return parse_objective(text)
+    except ValueError:
+        raise ValueError(
+            f"--objective must be balanced, harmonic or a number in [0, 1]; got "
+            f"{text!r}."
+        ) from None
+
+
 def build_model(args, sequences, mapping=None):
     """The recommended SpeciesPipeline: --config first, then the flags."""
     from ..pipeline import make_species_pipeline
@@ -209,10 +245,20 @@ def build_model(args, sequences, mapping=None):
         ("batch_size", "embedder__batch_size"),
         ("seed", "embedder__random_state"),
         ("seed", "aligner__random_state"),
+        ("novelty_rate", "aligner__novelty_rate"),
     ):
         value = getattr(args, flag)
         if value is not None:
             flags[name] = value
+    if args.objective is not None:
+        flags["aligner__objective"] = _objective(args.objective)
+    if args.calibration_holdouts is not None:
+        if args.calibration_holdouts < 0:
+            raise ValueError(
+                "--calibration-holdouts must be 0 or more; got "
+                f"{args.calibration_holdouts}."
+            )
+        flags["calibration_cv"] = args.calibration_holdouts or None
     return model.set_params(**flags)
 
 
@@ -321,20 +367,94 @@ def write_report(path, args, folder, table, model, seconds, versions, bad):
         "",
         f"- epochs: {len(history)}, last training loss {history[-1, 'train_loss']:.4f}",
     ]
-    prototypes = getattr(aligner, "prototype_classifier_", None)
-    p_value = getattr(prototypes, "dna_p_value_", None)
-    if p_value is not None:
-        lines.append(
-            f"- DNA test: p = {p_value:.3f} (the DNA predicts how species look "
-            "when p is small; otherwise image-less species are not recognised)"
-        )
     not_recognised = table.loc[~table["recognised"], "species"].tolist()
     lines.append(
         "- species the model cannot predict: "
         + (", ".join(not_recognised) if not_recognised else "none")
     )
+    lines += ["", *calibration_lines(aligner, image_less)]
     lines += ["", "## Species", "", markdown_table(table), ""]
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _percent(value):
+    return "n/a" if value is None or value != value else f"{value:.1%}"
+
+
+def calibration_lines(aligner, image_less):
+    """The report's account of the aligner's data-chosen constants."""
+    from ..alignment._calibration import describe_objective
+
+    cal = getattr(aligner, "calibration_", None)
+    lines = ["## Calibration: species with images against DNA-only species", ""]
+    if cal is None:
+        return lines + [
+            f"- the aligner's rule (classifier={aligner.classifier!r}) has no "
+            "data-chosen constants."
+        ]
+    if cal.source == "held-out images":
+        lines.append(
+            f"- chosen on held-out images ({cal.n_folds} hold-out(s)): "
+            f"{cal.n_images} images of species with training images and "
+            f"{cal.n_unseen_images} of species held out entirely, embedded by a "
+            "network trained on the other images (new images lie farther from "
+            "their species than training images do)"
+        )
+    else:
+        lines.append(
+            "- chosen on the training images (leave-species-out): the network "
+            "has fitted them, so these figures are optimistic "
+            "(--calibration-holdouts 1 chooses them on held-out images)"
+        )
+    lines.append(f"- objective: {describe_objective(cal.objective)} (--objective)")
+    if cal.dna_p_value is not None:
+        verdict = "used" if cal.use_dna else "not used"
+        lines.append(
+            f"- DNA test on these images: p = {cal.dna_p_value:.3f}: the DNA is "
+            f"{verdict} (it predicts where a species' images lie when p is small)"
+        )
+    elif not cal.use_dna:
+        lines.append("- the DNA is not used (no map from DNA to appearance)")
+    threshold = (
+        "none (--novelty-rate sets one)"
+        if cal.novelty_threshold is None
+        else f"{cal.novelty_threshold:.4f} ({cal.novelty_rate:.0%} of held-out "
+        "images of known species flagged)"
+    )
+    lines.append(
+        f"- constants: shrinkage {cal.shrinkage:.3g} images, seen bias "
+        f"{cal.seen_bias:.4f}, temperature {cal.temperature:.4f}, novelty "
+        f"threshold {threshold}"
+    )
+    if not image_less:
+        lines.append(
+            "- no species has DNA and no images: the seen bias changes nothing."
+        )
+        return lines
+    lines.append(
+        "- expected on new images (mean accuracy per species, on the evidence "
+        f"above): species with images {_percent(cal.expected_seen_accuracy)}, "
+        f"DNA-only species {_percent(cal.expected_unseen_accuracy)}; "
+        f"{_percent(cal.seen_sent_to_unseen)} of the images of species with "
+        "images are named as a DNA-only species"
+    )
+    curve = cal.curve
+    finite = np.isfinite(curve.seen) & np.isfinite(curve.unseen)
+    if finite.sum() > 1:
+        lines += [
+            f"- the whole trade-off (area under the curve {cal.ausuc:.3f}); a "
+            "larger seen bias names more images as DNA-only species:",
+            "",
+            "| seen bias | species with images | DNA-only species | their images sent to DNA-only species |",
+            "|---:|---:|---:|---:|",
+        ]
+        index = np.flatnonzero(finite)
+        for i in index[np.unique(np.linspace(0, len(index) - 1, 7).astype(int))]:
+            lines.append(
+                f"| {curve.bias[i]:.4f} | {_percent(curve.seen[i])} | "
+                f"{_percent(curve.unseen[i])} | {_percent(curve.to_unseen[i])} |"
+            )
+    return lines
 
 
 def run(args):
@@ -388,5 +508,14 @@ def run(args):
     species_csv = out.with_name(out.stem + ".species.csv")
     table.to_csv(species_csv, index=False)
     write_report(report, args, folder, table, model, seconds, _versions(), bad)
+    cal = getattr(model.steps[-1][1], "calibration_", None)
+    if cal is not None and image_less:
+        say(
+            f"calibrated on {cal.source}: expects {_percent(cal.expected_seen_accuracy)} "
+            f"on species with images, {_percent(cal.expected_unseen_accuracy)} on "
+            f"DNA-only species ({_percent(cal.seen_sent_to_unseen)} of images of "
+            "species with images named as DNA-only species; see the report)",
+            args.quiet,
+        )
     say(f"wrote {out}, {report}, {species_csv} ({seconds:.0f} s)", args.quiet)
     return 0

@@ -22,10 +22,32 @@ class SpeciesPipeline(Pipeline):
     ``GridSearchCV``, ``set_params`` with ``step__param`` names, caching
     with ``memory=`` all work as usual.
 
+    With ``calibration_cv``, ``fit`` cross-fits before it fits: a clone of
+    the whole Pipeline is fitted on part of the images, with some species
+    held out entirely, the other images are embedded by that clone's
+    network, and the final step (the default
+    :class:`~vgestimators.VisualGeneticAligner`) chooses its constants on
+    those held-out embeddings (the DNA test, shrinkage, the balance between
+    species with and without images, temperature, the open-set threshold);
+    then the Pipeline is fitted on all images with those choices. A network
+    fits its own training images more tightly than new ones, so constants
+    chosen on its training embeddings would be biased; this is the zero-shot
+    literature's protocol (Xian et al., TPAMI 2018). It costs one more fit
+    of the Pipeline per hold-out, on about 60% of the images.
+
     Parameters
     ----------
     steps : list of (str, estimator) tuples
         As in :class:`~sklearn.pipeline.Pipeline`.
+    calibration_cv : int, splitter or None, default=None
+        Hold-outs of the cross-fitting: an int ``k`` gives ``k`` hold-outs of
+        :class:`~vgestimators.model_selection.HeldOutSpeciesSplit` (about one
+        species in six held out entirely, a third of the other species'
+        images; fixed seed), pooled; a splitter is used as it is (it should
+        hold some species out entirely). None: the final step chooses its
+        constants on the training embeddings. Only used when the final step
+        calibrates on held-out embeddings (``calibrates_on_held_out()``);
+        fit parameters go to every clone as they are.
     transform_input : list of str or None, default=None
         As in :class:`~sklearn.pipeline.Pipeline`.
     memory : str, object with the joblib.Memory interface or None, \
@@ -40,6 +62,10 @@ default=None
         The pairing of the last step that checked the species (columns
         ``species``, ``n_images``, ``dna_label``, ``how``), None if no step
         offers ``check_species``.
+    calibration_ : Calibration or None
+        The final step's ``calibration_`` (where its constants come from
+        and what they promise: ``calibration_.summary()``), None when it has
+        none.
 
     See Also
     --------
@@ -68,6 +94,20 @@ default=None
     0    Candeina nitida    Candeina nitida  exact
     1  orbulina_universa  Orbulina universa   name
     """
+
+    def __init__(
+        self,
+        steps,
+        *,
+        calibration_cv=None,
+        transform_input=None,
+        memory=None,
+        verbose=False,
+    ):
+        self.calibration_cv = calibration_cv
+        super().__init__(
+            steps, transform_input=transform_input, memory=memory, verbose=verbose
+        )
 
     def check_species(self, y):
         """Run ``check_species(y)`` of every step that offers it.
@@ -131,9 +171,18 @@ default=None
         return self._check_then("fit_predict", X, y, params)
 
     def _check_then(self, method, X, y, params):
-        """Check the species names of ``y``, then run ``method`` of Pipeline."""
+        """Check the species names, cross-fit if asked, then run ``method``."""
+        from ._cross_fit import cross_fit
+
         self.species_report_ = self.check_species(y)
-        return getattr(super(), method)(X, y, **params)
+        final_name, final = self.steps[-1]
+        calibrates = getattr(final, "calibrates_on_held_out", lambda: False)()
+        if self.calibration_cv is not None and calibrates:
+            held_out = cross_fit(self, X, y, params)
+            params = {**params, f"{final_name}__held_out": held_out}
+        result = getattr(super(), method)(X, y, **params)
+        self.calibration_ = getattr(self.steps[-1][1], "calibration_", None)
+        return result
 
 
 def make_species_pipeline(
@@ -142,6 +191,7 @@ def make_species_pipeline(
     species_mapping=None,
     embedder=None,
     aligner=None,
+    calibration_cv=1,
     memory=None,
     verbose=False,
 ):
@@ -174,7 +224,15 @@ def make_species_pipeline(
         embedder estimator to use as it is.
     aligner : dict or None, default=None
         Further parameters of the
-        :class:`~vgestimators.VisualGeneticAligner`.
+        :class:`~vgestimators.VisualGeneticAligner`, e.g. ``{"objective":
+        0.3}`` when about 30% of new images are expected to come from
+        species that have DNA but no training image (the default,
+        ``"balanced"``, counts every species once).
+    calibration_cv : int, splitter or None, default=1
+        Cross-fitting of the aligner's constants on held-out images (see
+        :class:`SpeciesPipeline`): one hold-out by default, which costs one
+        more training of the network on about 60% of the images; None
+        chooses them on the training embeddings (faster, biased).
     memory : str, joblib.Memory or None, default=None
         Caching of the fitted embedder (see :class:`~sklearn.pipeline.Pipeline`).
     verbose : bool, default=False
@@ -217,5 +275,8 @@ def make_species_pipeline(
         }
     )
     return SpeciesPipeline(
-        [("embedder", embedder), ("aligner", aligner)], memory=memory, verbose=verbose
+        [("embedder", embedder), ("aligner", aligner)],
+        calibration_cv=calibration_cv,
+        memory=memory,
+        verbose=verbose,
     )

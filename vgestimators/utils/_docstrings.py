@@ -38,6 +38,74 @@ Returns
 -------
 self : object
     The fitted estimator.""",
+    "fit_held_out_parameters": """\
+Parameters
+----------
+X : array-like of shape (n_samples, n_features)
+    Visual embeddings of the training images.
+y : array-like of shape (n_samples,)
+    Class (species) label of each image.
+X_val : array-like of shape (n_val_samples, n_features), default=None
+    Embeddings of held-out images, made the way new images will be (by a
+    network that never trained on them). The constants (DNA test,
+    shrinkage, seen bias, temperature, novelty threshold) are then chosen
+    on them instead of on leave-one-out simulations of the training
+    embeddings. Species of ``y_val`` absent from ``y`` but with an anchor
+    are scored as image-less species; without any, held-out images of seen
+    species are also scored against their DNA prototype alone. Held-out
+    images of species the rule cannot know (no anchor, no image) are left
+    out and counted in ``calibration_.n_skipped``.
+y_val : array-like of shape (n_val_samples,), default=None
+    Species of ``X_val``.
+held_out : list of (estimator, array-like, array-like), default=None
+    Cross-fitting, as :class:`~vgestimators.pipeline.SpeciesPipeline`
+    passes it: for each hold-out, this rule fitted on part of the training
+    images, the other images embedded by the network trained on that
+    part, and their species. The constants are chosen on them, pooled.
+    Not together with ``X_val``.
+
+Returns
+-------
+self : object
+    The fitted estimator; ``calibration_`` says where its constants come
+    from and what they promise.""",
+    "seen_bias_objective": """\
+seen_bias : "auto" or float, default="auto"
+    Subtracted from the cosine score of every class that has training
+    images (calibrated stacking, Chao et al., 2016), so that species known
+    from their DNA alone can win. "auto": chosen to maximise
+    ``objective``, on held-out images when ``fit`` gets them (cross-fitting
+    in :class:`~vgestimators.pipeline.SpeciesPipeline`, or ``X_val``),
+    else by leave-species-out simulation on the training embeddings; 0
+    when no class lacks images or the DNA test fails.
+objective : {"balanced", "harmonic"} or float in [0, 1], default="balanced"
+    What the "auto" seen bias maximises, i.e. which new images are expected:
+    "balanced" counts every species once, seen and image-less alike
+    (balanced accuracy over all species: with 35 species with images and 6
+    without, image-less species weigh 6/41); "harmonic" is the harmonic
+    mean H of the seen and the image-less species' accuracies (the
+    zero-shot literature's score: a few image-less species weigh as much
+    as all the others, and seen accuracy pays for it); a number ``p`` is
+    the share of new images expected from image-less species, maximising
+    ``(1 - p) * seen + p * image-less`` accuracy.""",
+    "novelty_rate": """\
+novelty_rate : float in (0, 1) or None, default=None
+    Open-set recognition at a stated cost: the threshold is set at fit so
+    that this share of images of known species falls below it (held-out
+    images when ``fit`` gets them, else leave-one-out training scores);
+    ``novelty_threshold``, when set, wins. None flags nothing.""",
+    "calibration_attributes": """\
+calibration_ : Calibration
+    Where the constants come from (``source``: held-out images or the
+    training images), the objective, the DNA test's p-value, the chosen
+    shrinkage, seen bias, temperature and novelty threshold, the seen and
+    image-less accuracies they promise on that evidence
+    (``expected_seen_accuracy``, ``expected_unseen_accuracy``), the share
+    of images of seen species sent to image-less ones
+    (``seen_sent_to_unseen``), the whole seen/image-less curve and its
+    area (``curve``, ``ausuc``); ``calibration_.summary()`` as a dict.
+novelty_threshold_ : float or None
+    Threshold set from ``novelty_rate`` (None without it).""",
     "predict": _returns("""\
 y_pred : ndarray of shape (n_samples,)
     Labels from ``classes_``; with ``novelty_threshold`` set, samples
