@@ -206,7 +206,7 @@ def test_knn_in_a_narrow_embedding_space_matches_plain_knn():
     X, y, anchors = small_problem(seed=1, d_anchor=8, d_visual=3)
     clf = _paper_aligner(anchors=anchors, max_epochs=20, random_state=0)
     clf.fit(X, y)
-    assert clf._knn_basis.shape == (8, 4)
+    assert clf.rule_._knn_basis.shape == (8, 4)
     X_test = small_problem(seed=2, d_anchor=8, d_visual=3)[0]
     Z_train, Z_test = clf.transform(X), clf.transform(X_test)
     reference = KNeighborsClassifier(n_neighbors=5).fit(Z_train, y)
@@ -324,7 +324,7 @@ def test_unknown_label_must_not_be_a_class(small):
         clf.predict(X)
     # the anchor rule keeps no training embeddings: switching rule needs a refit
     clf.set_params(novelty_threshold=None, classifier="hybrid")
-    with pytest.raises(ValueError, match="refit it to use classifier='hybrid'"):
+    with pytest.raises(ValueError, match="refit it to use the 'hybrid' rule"):
         clf.predict(X)
 
 

@@ -146,7 +146,7 @@ def test_imblearn_pipeline_oversamples_embeddings(dna_and_images):
         # the aligner was trained on the resampled (balanced) embeddings
         n_seen = len(np.unique(y))
         assert (
-            aligner._knn.n_samples_fit_
+            aligner.rule_._knn.n_samples_fit_
             == n_seen * np.bincount(np.unique(y, return_inverse=True)[1]).max()
         )
         assert pipe.predict(X).shape == y.shape

@@ -14,7 +14,10 @@ from vgestimators.benchmark._methods import METHODS
 from vgestimators.benchmark._report import SCORE_COLUMNS, format_table, summarize
 from vgestimators.benchmark._split_run import SplitRun
 
-ALWAYS_FINITE = [c for c in SCORE_COLUMNS if c != "unseen_restricted"]
+# the restricted figure, AUSUC and ECE exist only for rows that can have them
+ALWAYS_FINITE = [
+    c for c in SCORE_COLUMNS if c not in ("unseen_restricted", "ausuc", "ece")
+]
 
 
 def _is_png(path):
@@ -72,6 +75,35 @@ def test_every_method_scores_and_every_file_is_written(tiny_run):
     for name in ("per_class_accuracy.png", "tsne.png", "samples.png"):
         assert _is_png(out / name), name
         assert str(out / name) in {str(p) for p in result.files.values()}
+    # probabilities: ECE wherever the last step has predict_proba; the
+    # seen/unseen curve's area where held-out species can be named
+    for method in ("softmax", "ncm", "crt", "prototype", "zero_shot"):
+        assert 0.0 <= by_method.loc[method, "ece_mean"] <= 1.0, method
+    assert 0.0 <= by_method.loc["zero_shot", "ausuc_mean"] <= 1.0
+    assert math.isnan(by_method.loc["ncm", "ausuc_mean"])
+    scores = pd.read_csv(out / "scores.csv").set_index("method")
+    assert scores.loc["prototype", "calibrated_on"] == "held-out images"
+    assert pd.isna(scores.loc["ncm", "calibrated_on"])
+
+
+def test_pipeline_fed_shuffled_dna_keeps_the_seen_species(tmp_path):
+    # The default data, split 0. Before the constants were chosen on held-out
+    # images, species-shuffled DNA passed the DNA test on this split and the
+    # rule sent most images of seen species to the image-less ones (seen
+    # balanced accuracy 15% against 52% for nearest class mean).
+    config = BenchmarkConfig(
+        out=str(tmp_path),
+        n_splits=1,
+        methods=("ncm", "prototype_shuffled"),
+        tsne=False,
+        progress=False,
+    )
+    scores = run_benchmark(config).scores.set_index("method")
+    ncm = scores.loc["ncm", "balanced_accuracy"]
+    control = scores.loc["prototype_shuffled", "balanced_accuracy"]
+    assert control >= ncm - 0.03, (control, ncm)
+    # held-out species named at no more than twice chance (16 species)
+    assert scores.loc["prototype_shuffled", "unseen_accuracy"] <= 2 / 16
 
 
 def test_result_files_agree_with_returned_tables(tiny_run):

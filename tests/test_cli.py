@@ -84,6 +84,11 @@ def test_train_predict_evaluate_in_fresh_processes(species_data, tmp_path):
     report = (tmp_path / "model.report.md").read_text()
     assert "species with DNA and no images (1)" in report
     assert "## Settings" in report and "object at 0x" not in report
+    # the calibration says where its constants come from and what it expects
+    calibration = report.split("## Calibration", 1)[1].split("## Species")[0]
+    assert "chosen on held-out images (1 hold-out(s))" in calibration
+    assert "objective: balanced accuracy over all species" in calibration
+    assert "expected on new images" in calibration
 
     out = tmp_path / "predictions.csv"
     new = species_data["new"]
@@ -139,6 +144,16 @@ def test_train_predict_evaluate_in_fresh_processes(species_data, tmp_path):
     assert summary["n_images"] == per_species["n_test"].sum()
     expected = per_species["n_correct"].sum() / per_species["n_test"].sum()
     assert summary["accuracy"] == pytest.approx(expected)
+    # where the test images went, instead of scikit-learn's raw warning
+    assert "y_pred contains classes not in y_true" not in done.stderr
+    image_less = per_species.loc[per_species["n_train"] == 0, "species"].tolist()
+    confused = pd.read_csv(evaluation / "confusions.csv")
+    wrongly = confused.loc[confused["predicted"].isin(image_less), "count"].sum()
+    assert summary["n_predicted_as_species_without_images"] == (
+        summary["n_of_them_right"] + wrongly
+    )
+    assert 0 <= summary["expected_calibration_error"] <= 1
+    assert "named as species without training images" in done.stderr + done.stdout
     confusions = pd.read_csv(evaluation / "confusions.csv")
     assert confusions.columns.tolist() == ["species", "predicted", "count"]
     assert (

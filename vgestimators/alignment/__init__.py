@@ -7,5 +7,6 @@ __getattr__, __dir__, __all__ = attach(
     {
         "VisualGeneticAligner": "._aligner",
         "GeneticPrototypeClassifier": "._prototypes",
+        "AnchorProjectionClassifier": "._projection_rule",
     },
 )

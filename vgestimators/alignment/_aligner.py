@@ -1,7 +1,5 @@
 """VisualGeneticAligner: image embeddings aligned with genetic anchors."""
 
-import functools
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,66 +12,38 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_is_fitted,
     validate_data,
 )
 
-from ..utils._device import resolve_device
 from ..utils._docstrings import substitute
-from ..utils._labels import check_labels
-from ..utils._random import derive_seed, torch_seeded
-from ._anchors_input import (
-    _fmt_labels,
-    check_anchor_coverage,
-    check_species,
-    fit_anchor_table,
-    union_classes,
-)
-from ._neighbours import KNN_ALGORITHMS, nearest_neighbours
-from ._projection import build_projection, train_projection
+from ._base import AnchoredClassifierMixin
+from ._neighbours import KNN_ALGORITHMS
+from ._projection_rule import RULES, AnchorProjectionClassifier, clipped_log_odds
 from ._prototypes import GeneticPrototypeClassifier
-from ._validation import check_finite_rows, check_unknown_label, label_unknown
+from ._validation import check_finite_rows
 
 #: Parameters the aligner hands to its GeneticPrototypeClassifier.
-_PROTOTYPE_PARAMS = (
-    "anchors",
-    "sequences",
-    "species_mapping",
-    "standardize_anchors",
-    "prior",
-    "shrinkage",
-    "seen_bias",
-    "objective",
-    "temperature",
-    "zero_shot",
-    "missing_anchors",
-    "novelty_threshold",
-    "novelty_rate",
-    "unknown_label",
-    "class_weight",
-    "dna_test",
-    "random_state",
+_PROTOTYPE_PARAMS = tuple(
+    name for name in GeneticPrototypeClassifier._parameter_constraints
 )
-
-
-def _delegated(method):
-    """Hand ``method`` over to the prototype rule when that is the fitted rule."""
-
-    @functools.wraps(method)
-    def delegating(self, X):
-        if self._delegate():
-            rule = self.prototype_classifier_
-            return getattr(rule, method.__name__)(self._validate_X(X))
-        return method(self, X)
-
-    return delegating
+#: Parameters the aligner hands to its AnchorProjectionClassifier (besides
+#: ``rule`` and ``temperature``).
+_PROJECTION_PARAMS = tuple(
+    name
+    for name in AnchorProjectionClassifier._parameter_constraints
+    if name not in ("rule", "temperature")
+)
+#: Temperature of the projection rules when ``temperature="auto"``.
+_PROJECTION_TEMPERATURE = 0.1
 
 
 @substitute
-class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
+class VisualGeneticAligner(
+    AnchoredClassifierMixin, ClassifierMixin, TransformerMixin, BaseEstimator
+):
     """Classify species from image embeddings with the help of their DNA.
 
     The default rule (``classifier="prototype"``) is a
@@ -133,21 +103,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         collinear (pairwise cosine 0.98 to 0.9999 on real 18S data), which
         leaves the margin of the loss nothing to separate; False keeps the
         paper's raw anchors.
-    projection : {"linear", "mlp"}, default="linear"
-        Affine map, or affine -> ReLU -> affine with ``hidden_layer_size``
-        hidden units.
-    hidden_layer_size : int, default=256
-        Width of the hidden layer of the ``"mlp"`` projection.
-    margin : float, default=0.5
-        Cosine above which another class's anchor is penalised.
-    negatives : {"random", "hardest", "all"}, default="random"
-        Negative anchor(s) per sample: one drawn at random (the paper), the
-        most similar one, or the mean hinge over all others.
-    neighbourhood_weight : float, default=0.0
-        Weight of a term that keeps each sample's visual neighbours close
-        after projection (KL divergence between softmax neighbour
-        distributions, cosine / 0.1, within a batch). 0 turns it off. Samples
-        of classes without an anchor enter this term only.
+    ${projection_parameters}
     classifier : {"prototype", "knn", "anchor", "hybrid"}, default="prototype"
         Decision rule. "prototype": DNA-informed class prototypes on the
         visual embeddings themselves (no projection is trained; the
@@ -169,17 +125,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         "prototype" rule: level of the permutation test that the DNA
         predicts the visual means at all (see
         :class:`GeneticPrototypeClassifier`); None skips it.
-    n_neighbors : int, default=5
-        Neighbours of the k-NN vote (at most the number of training images).
-    knn_algorithm : {"auto", "sklearn", "faiss"}, default="auto"
-        Neighbour search of the k-NN rules: scikit-learn's
-        ``NearestNeighbors``, or an exact faiss flat index (float32; much
-        faster predictions on large reference sets; ``vgestimators[faiss]``).
-        "auto" uses faiss from 50,000 training images on when it is
-        installed. Both are exact, up to float32 rounding.
-    hybrid_weight : float, default=0.5
-        Weight of the k-NN part in the ``"hybrid"`` rule (1 is ``"knn"``, 0
-        is ``"anchor"``).
+    ${knn_parameters}
     temperature : "auto" or float, default="auto"
         Softmax temperature turning cosines into probabilities. "auto":
         fitted on held-out (or leave-one-image-out) scores for the
@@ -203,35 +149,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         alone: its samples are left out of the alignment loss (they are still
         projected, and enter the neighbourhood term), and in the anchor and
         hybrid rules it receives its k-NN share (see Notes).
-    class_weight : dict, "balanced" or None, default=None
-        Per-class weights of the samples in the alignment loss; "balanced"
-        weighs each class by ``n_samples / (n_classes * count)``. It shapes
-        the projection, not the k-NN vote.
-    max_epochs : int, default=100
-        Passes over the training set.
-    batch_size : int or None, default=1024
-        Mini-batch size; None trains on the full batch.
-    lr : float, default=0.01
-        Adam learning rate.
-    weight_decay : float, default=0.0
-        Adam weight decay.
-    tol : float or None, default=1e-4
-        Early stop when the epoch loss has not improved by at least ``tol``
-        for ``n_iter_no_change`` consecutive epochs; None always runs
-        ``max_epochs``.
-    n_iter_no_change : int, default=10
-        Patience of the early stop.
-    device : {"auto", "cpu", "cuda"} or str, default="auto"
-        Where the projection is trained ("auto": CUDA when available). The
-        fitted projection is kept on the CPU; prediction runs there in
-        float64.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the projection's initialisation, shuffling and random
-        negatives, and the "prototype" rule's DNA test; fits are repeatable given
-        the same value.
-    verbose : int, default=0
-        Print the loss every ``verbose`` epochs (0: silent).
-
+    ${training_parameters}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -259,15 +177,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         The fitted default rule (``classifier="prototype"``): its
         ``prior_``, ``shrinkage_``, ``seen_bias_``, ``dna_p_value_`` and
         ``prototypes_`` explain the predictions. None for the other rules.
-    projection_ : torch.nn.Module or None
-        The trained projection (on the CPU, evaluation mode); None with
-        ``classifier="prototype"``, which trains none.
-    loss_curve_ : list of float
-        Training loss of each epoch.
-    n_epochs_ : int
-        Epochs run (fewer than ``max_epochs`` after an early stop).
-    device_ : str
-        Device the projection was trained on.
+    ${projection_attributes}
     ${embedding_input_attributes}
 
     See Also
@@ -279,30 +189,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    Let ``P_knn`` be the k-NN vote fractions over the classes, ``P_anc`` the
-    softmax of the cosines to the anchors (over classes with an anchor),
-    ``g`` the share of a sample's k neighbours whose class has an anchor and
-    ``w`` the k-NN weight (1 for "knn", 0 for "anchor", ``hybrid_weight``
-    for "hybrid"). The class probabilities are::
-
-        P = w * P_knn + (1 - w) * (P_knn[unanchored] + g * P_anc)
-
-    With every class anchored, ``g = 1`` and this is the plain blend
-    ``w * P_knn + (1 - w) * P_anc``; anchor-only (zero-shot) classes receive
-    probability through ``P_anc`` alone, classes without an anchor through
-    ``P_knn`` alone. ``predict`` takes the most probable class, so
-    "anchor" with all classes anchored is the nearest anchor by cosine.
-
-    The similarity used for open-set recognition mixes the same way the mean
-    cosine ``s_knn`` to the k nearest aligned training images and the
-    largest cosine ``s_anc`` to an anchor:
-    ``s = w * s_knn + (1 - w) * ((1 - g) * s_knn + g * s_anc)``.
-
-    The loss and the k-NN rule follow Karaderi, Burghardt, Morard and
-    Schmidt, "Deep Visual-Genetic Biometrics for Taxonomic Classification of
-    Rare Species", WACV 2024 (arXiv:2305.06695); the anchor and hybrid rules,
-    zero-shot classes and the open-set threshold are additions.
-
+    ${projection_notes}
     Examples
     --------
     >>> import numpy as np
@@ -335,7 +222,7 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         "margin": [Interval(Real, -1, 1, closed="both")],
         "negatives": [StrOptions({"random", "hardest", "all"})],
         "neighbourhood_weight": [Interval(Real, 0, None, closed="left")],
-        "classifier": [StrOptions({"prototype", "knn", "anchor", "hybrid"})],
+        "classifier": [StrOptions({"prototype", *RULES})],
         "prior": GeneticPrototypeClassifier._parameter_constraints["prior"],
         "shrinkage": GeneticPrototypeClassifier._parameter_constraints["shrinkage"],
         "seen_bias": GeneticPrototypeClassifier._parameter_constraints["seen_bias"],
@@ -459,191 +346,58 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
                 "X_val / held_out choose the constants of the prototype rule; "
                 f"classifier={self.classifier!r} has none to choose."
             )
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            dtype=[np.float64, np.float32],
-            ensure_all_finite=False,
+        X = validate_data(
+            self, X, dtype=[np.float64, np.float32], ensure_all_finite=False
         )
-        check_finite_rows(X, "X")
-        y, y_classes, y_idx, _ = check_labels(
-            y,
-            classification=True,
-            min_classes=2,
-            too_few=(
-                "VisualGeneticAligner needs images of at least 2 classes; y "
-                "holds one class ({classes[0]!r}), so there is nothing to "
-                "classify."
-            ),
-        )
-
+        rule = self._build_rule()
         if self.classifier == "prototype":
-            return self._fit_prototype(X, y, X_val, y_val, held_out)
-        self.prototype_classifier_ = self.calibration_ = None
-        fitted = fit_anchor_table(self, y_classes)
-        labels, matrix = fitted.labels, fitted.matrix
-        self.genetic_anchors_, self.anchors_ = fitted.genetic_anchors, fitted.table
-        self.anchor_mean_, self.anchor_scale_ = fitted.mean, fitted.scale
-        if not self.standardize_anchors:
-            self._warn_if_collinear(matrix)
-        row_of = {label: i for i, label in enumerate(labels)}
-
-        missing = check_anchor_coverage(
-            y_classes,
-            labels,
-            self.missing_anchors,
-            "classify them by the visual k-NN alone",
-        )
-        if len(missing) == len(y_classes):
-            raise ValueError(
-                "no class of y has an anchor, so there is nothing to align: y's "
-                f"classes are {_fmt_labels(y_classes)}, the anchors' "
-                f"{_fmt_labels(labels)}."
-            )
-        self.unanchored_classes_ = np.asarray(missing, dtype=y_classes.dtype)
-
-        in_y = set(y_classes.tolist())
-        extra = [lab for lab in labels if lab not in in_y]
-        if self.classifier != "knn" and self.zero_shot and extra:
-            self.classes_ = union_classes(y_classes, extra)
-            self.zero_shot_classes_ = np.asarray(
-                [c for c in self.classes_ if c not in in_y], dtype=self.classes_.dtype
-            )
+            rule.fit(X, y, X_val=X_val, y_val=y_val, held_out=held_out)
         else:
-            self.classes_ = y_classes
-            self.zero_shot_classes_ = y_classes[:0]
-        if self.novelty_threshold is not None:
-            check_unknown_label(self.unknown_label, self.classes_)
-        # anchor row of each class of classes_ (-1: no anchor)
-        self._class_anchor_row = np.array(
-            [row_of.get(c, -1) for c in self.classes_], dtype=np.intp
-        )
-        y_cls = np.searchsorted(self.classes_, y_classes)[y_idx]
-        targets = self._class_anchor_row[y_cls]
-
-        # projection ----------------------------------------------------
-        self.device_ = resolve_device(self.device)
-        seed = derive_seed(self.random_state)
-        self._x_mean = X.mean(axis=0)
-        scale = X.std(axis=0)
-        self._x_scale = np.where(scale > 0, scale, 1.0)
-        # built on the CPU (train_projection moves it to device_)
-        with torch_seeded(seed):
-            module = build_projection(
-                self.projection, X.shape[1], matrix.shape[1], self.hidden_layer_size
-            )
-        self.loss_curve_ = train_projection(
-            module,
-            (X - self._x_mean) / self._x_scale,
-            X,
-            targets,
-            matrix,
-            self._sample_weights(y, targets),
-            margin=self.margin,
-            negatives=self.negatives,
-            neighbourhood_weight=self.neighbourhood_weight,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            device=self.device_,
-            seed=seed,
-            verbose=self.verbose,
-        )
-        self.n_epochs_ = len(self.loss_curve_)
-        # float64 on the CPU once, for every later transform / predict
-        self.projection_ = module.cpu().double().eval()
-
-        # decision rule -------------------------------------------------
-        self._anchor_unit = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
-        self._anchored_mask = self._class_anchor_row >= 0
-        needs_knn = self.classifier != "anchor" or len(missing) > 0
-        if needs_knn:
-            self._knn_basis = self._span_basis()
-            Z = self._project(X)
-            if self._knn_basis is not None:
-                Z = Z @ self._knn_basis
-            self._n_neighbors = min(self.n_neighbors, Z.shape[0])
-            self._knn = nearest_neighbours(Z, self._n_neighbors, self.knn_algorithm)
-            self._knn_classes = y_cls
-        else:
-            self._knn = None
-        return self
-
-    def check_species(self, y):
-        """${check_species}"""
-        return check_species(self, y)
-
-    def calibrates_on_held_out(self):
-        """Whether ``fit`` takes held-out embeddings (the "prototype" rule)."""
-        return self.classifier == "prototype"
-
-    def _fit_prototype(self, X, y, X_val, y_val, held_out):
-        params = {name: getattr(self, name) for name in _PROTOTYPE_PARAMS}
-        clf = GeneticPrototypeClassifier(**params).fit(
-            X, y, X_val=X_val, y_val=y_val, held_out=held_out
-        )
-        self.prototype_classifier_ = clf
+            rule.fit(X, y)
+        self.rule_ = rule
         for name in (
             "classes_",
             "anchors_",
             "genetic_anchors_",
             "zero_shot_classes_",
             "unanchored_classes_",
-            "calibration_",
         ):
-            setattr(self, name, getattr(clf, name))
-        self.anchor_mean_ = self.anchor_scale_ = self.projection_ = None
-        self.loss_curve_, self.n_epochs_, self.device_ = [], 0, None
+            setattr(self, name, getattr(rule, name))
+        if self.classifier == "prototype":
+            self.prototype_classifier_, self.calibration_ = rule, rule.calibration_
+            self.anchor_mean_ = self.anchor_scale_ = self.projection_ = None
+            self.loss_curve_, self.n_epochs_, self.device_ = [], 0, None
+        else:
+            self.prototype_classifier_ = self.calibration_ = None
+            for name in (
+                "anchor_mean_",
+                "anchor_scale_",
+                "projection_",
+                "loss_curve_",
+                "n_epochs_",
+                "device_",
+            ):
+                setattr(self, name, getattr(rule, name))
         return self
 
-    def _span_basis(self):
-        """Orthonormal basis of the subspace the aligned embeddings live in.
-
-        The last layer is affine, ``z = W h + b``, so every aligned embedding
-        lies in the span of W's columns and b. When that span is narrower than
-        the anchor space (e.g. 128-wide embeddings, 256-wide SGT anchors), the
-        k-NN search runs on coordinates in this basis: the same distances,
-        fewer dimensions. None when nothing is gained.
-        """
-        last = self.projection_[-1]
-        weight = last.weight.detach().double().numpy()
-        bias = last.bias.detach().double().numpy()
-        if weight.shape[1] + 1 >= weight.shape[0]:
-            return None
-        basis, _ = np.linalg.qr(np.column_stack([weight, bias]))
-        return basis
-
-    def _sample_weights(self, y, targets):
-        weights = np.ones(len(y), dtype=np.float64)
-        if self.class_weight is None:
-            return weights
-        anchored = targets >= 0
-        class_weight = self.class_weight
-        if isinstance(class_weight, dict):
-            # only the anchored classes take part in the alignment loss
-            present = set(np.unique(y[anchored]).tolist())
-            class_weight = {c: w for c, w in class_weight.items() if c in present}
-        weights[anchored] = compute_sample_weight(class_weight, y[anchored])
-        return weights
-
-    def _warn_if_collinear(self, matrix):
-        unit = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
-        cos = unit @ unit.T
-        off = cos[~np.eye(len(cos), dtype=bool)]
-        if off.min() > self.margin:
-            warnings.warn(
-                f"every pair of raw anchors has cosine above margin={self.margin} "
-                f"(smallest {off.min():.4f}, median {np.median(off):.4f}): the "
-                "hinge of the alignment loss is active for every negative and "
-                "cannot be satisfied. standardize_anchors=True centres and "
-                "scales them first.",
-                UserWarning,
-                stacklevel=3,
+    def _build_rule(self):
+        """The unfitted rule of ``classifier``, with this aligner's parameters."""
+        if self.classifier == "prototype":
+            return GeneticPrototypeClassifier(
+                **{name: getattr(self, name) for name in _PROTOTYPE_PARAMS}
             )
+        temperature = (
+            _PROJECTION_TEMPERATURE if self.temperature == "auto" else self.temperature
+        )
+        return AnchorProjectionClassifier(
+            **{name: getattr(self, name) for name in _PROJECTION_PARAMS},
+            rule=self.classifier,
+            temperature=temperature,
+        )
+
+    def calibrates_on_held_out(self):
+        """Whether ``fit`` takes held-out embeddings (the "prototype" rule)."""
+        return self.classifier == "prototype"
 
     # ------------------------------------------------------------ inference
     def _validate_X(self, X):
@@ -657,69 +411,6 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         )
         check_finite_rows(X, "X")
         return X
-
-    def _delegate(self):
-        check_is_fitted(self)
-        return self.prototype_classifier_ is not None
-
-    def _project(self, X):
-        """Aligned, L2-normalised embeddings of validated X (float64)."""
-        module = self.projection_
-        x = torch.as_tensor((X.astype(np.float64) - self._x_mean) / self._x_scale)
-        with torch.no_grad():
-            z = module(x)
-        z = torch.nn.functional.normalize(z, dim=1)
-        return z.numpy()
-
-    def _knn_weight(self):
-        return {"knn": 1.0, "anchor": 0.0, "hybrid": float(self.hybrid_weight)}[
-            self.classifier
-        ]
-
-    def _proba_and_similarity(self, X):
-        """Probabilities and similarity of the aligned-space rules."""
-        Z = self._project(self._validate_X(X))
-        n, n_classes = Z.shape[0], len(self.classes_)
-        w = self._knn_weight()
-        if w > 0 and self._knn is None:
-            raise ValueError(
-                "this aligner was fitted with classifier='anchor' and kept no "
-                f"training embeddings; refit it to use classifier={self.classifier!r}."
-            )
-        anchored = self._anchored_mask
-        if self._knn is not None:
-            Zk = Z if self._knn_basis is None else Z @ self._knn_basis
-            dist, ind = self._knn.kneighbors(Zk)
-            s_knn = (1.0 - dist**2 / 2.0).mean(axis=1)
-            votes = self._knn_classes[ind]
-            p_knn = np.zeros((n, n_classes))
-            rows = np.repeat(np.arange(n), votes.shape[1])
-            np.add.at(p_knn, (rows, votes.ravel()), 1.0)
-            p_knn /= votes.shape[1]
-            gate = p_knn[:, anchored].sum(axis=1)
-        else:
-            s_knn = p_knn = None
-            gate = np.ones(n)
-        if w == 1.0:
-            return p_knn, s_knn
-        rows = self._class_anchor_row[anchored]
-        cos = Z @ self._anchor_unit[rows].T
-        temperature = 0.1 if self.temperature == "auto" else self.temperature
-        logits = cos / temperature
-        logits -= logits.max(axis=1, keepdims=True)
-        p_anc = np.exp(logits)
-        p_anc /= p_anc.sum(axis=1, keepdims=True)
-        s_anc = cos.max(axis=1)
-        anchor_part = np.zeros((n, n_classes))
-        anchor_part[:, anchored] = gate[:, None] * p_anc
-        if p_knn is not None:
-            anchor_part[:, ~anchored] = p_knn[:, ~anchored]
-            s_anchor_rule = (1.0 - gate) * s_knn + gate * s_anc
-        else:
-            s_anchor_rule = s_anc
-        if w == 0.0:
-            return anchor_part, s_anchor_rule
-        return w * p_knn + (1 - w) * anchor_part, w * s_knn + (1 - w) * s_anchor_rule
 
     def transform(self, X):
         """Project embeddings into the anchor space (cosines to prototypes).
@@ -736,44 +427,67 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
             L2-normalised aligned embeddings (or cosines), in X's float dtype.
         """
         X = self._validate_X(X)
-        if self._delegate():
-            Z = self.prototype_classifier_.cosine_similarity(X)
+        if self.prototype_classifier_ is not None:
+            Z = self.rule_.cosine_similarity(X)
         else:
-            Z = self._project(X)
+            Z = self.rule_.transform(X)
         return Z.astype(X.dtype, copy=False)
 
-    @_delegated
+    def _settings(self):
+        """The projection rule's predict-time settings, from this aligner."""
+        check_is_fitted(self)
+        fitted_prototype = self.prototype_classifier_ is not None
+        if fitted_prototype != (self.classifier == "prototype"):
+            fitted = "'prototype'" if fitted_prototype else "a projection rule"
+            raise ValueError(
+                f"this aligner was fitted with classifier={fitted}; refit it to "
+                f"use classifier={self.classifier!r}."
+            )
+        if fitted_prototype:
+            return None
+        temperature = (
+            _PROJECTION_TEMPERATURE if self.temperature == "auto" else self.temperature
+        )
+        return {
+            "rule": self.classifier,
+            "hybrid_weight": self.hybrid_weight,
+            "temperature": temperature,
+        }
+
     def predict_proba(self, X):
-        """Class probabilities (see Notes of the class).
+        """Class probabilities of the fitted rule (see Notes of the class).
 
         ${predict_proba}
         """
-        return self._proba_and_similarity(X)[0]
+        X = self._validate_X(X)
+        settings = self._settings()
+        if settings is None:
+            return self.rule_.predict_proba(X)
+        return self.rule_.scores(X, settings)[0]
 
-    @_delegated
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba` (zeros become ``-inf``).
 
         ${predict_log_proba}
         """
+        if self._settings() is None:
+            return self.rule_.predict_log_proba(self._validate_X(X))
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
-    @_delegated
     def decision_function(self, X):
-        """Class scores: log-probabilities (log-odds for two classes).
+        """Class scores of the fitted rule.
 
-        Probabilities of zero are clipped to the smallest positive float, so
-        the scores are finite.
+        The "prototype" rule's logits; for the projection rules,
+        log-probabilities with zeros clipped to the smallest positive float,
+        so the scores are finite (log-odds for two classes).
 
         ${decision_function}
         """
-        log_proba = np.log(np.clip(self.predict_proba(X), np.finfo(float).tiny, None))
-        if log_proba.shape[1] == 2:
-            return log_proba[:, 1] - log_proba[:, 0]
-        return log_proba
+        if self._settings() is None:
+            return self.rule_.decision_function(self._validate_X(X))
+        return clipped_log_odds(self.predict_proba(X))
 
-    @_delegated
     def score_samples(self, X):
         """Similarity of each sample to what the model knows (higher: more known).
 
@@ -784,26 +498,28 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         ${score_samples}
         """
-        return self._proba_and_similarity(X)[1]
+        X = self._validate_X(X)
+        settings = self._settings()
+        if settings is None:
+            return self.rule_.score_samples(X)
+        return self.rule_.scores(X, settings)[1]
 
     def predict(self, X):
         """Predict the class of each sample (``unknown_label`` when novel).
 
+        ``novelty_threshold``, ``unknown_label`` and, for the projection
+        rules, ``classifier``, ``hybrid_weight`` and ``temperature`` are this
+        aligner's, read now (a ``set_params`` after fit needs no refit); the
+        fitted rule is left as it is.
+
         ${predict}
         """
-        if self._delegate():
-            # predict-time settings: the aligner's, also when changed after
-            # fit; the fitted rule itself is left as it is
-            return self.prototype_classifier_._predict(
-                self._validate_X(X), self.novelty_threshold, self.unknown_label
-            )
-        proba, similarity = self._proba_and_similarity(X)
-        y_pred = self.classes_[np.argmax(proba, axis=1)]
-        if self.novelty_threshold is None:
-            return y_pred
-        check_unknown_label(self.unknown_label, self.classes_)
-        return label_unknown(
-            y_pred, similarity < self.novelty_threshold, self.unknown_label
+        X = self._validate_X(X)
+        settings = self._settings()
+        if settings is None:
+            return self.rule_._predict(X, self.novelty_threshold, self.unknown_label)
+        return self.rule_._predict(
+            X, self.novelty_threshold, self.unknown_label, settings
         )
 
     def get_feature_names_out(self, input_features=None):
@@ -814,7 +530,8 @@ class VisualGeneticAligner(ClassifierMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         feature_names_out : ndarray of str objects
-            The anchor DataFrame's column names when they are strings (e.g.
+            "prototype" rule: ``cosine_<class>`` for each class; otherwise
+            the anchor DataFrame's column names when they are strings (e.g.
             SGT features), else ``visualgeneticaligner0``, ``...1``, ...
         """
         check_is_fitted(self)

@@ -37,7 +37,6 @@ from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
 
 from ..metrics._zero_shot import (
-    StackingEvidence,
     SeenUnseenCurve,
     area_under_curve,
     bias_grid,
@@ -57,8 +56,7 @@ def parse_objective(text):
         share = None
     if share is None or not 0 <= share <= 1:
         raise ValueError(
-            "objective must be balanced, harmonic or a share in [0, 1]; got "
-            f"{text!r}."
+            f"objective must be balanced, harmonic or a share in [0, 1]; got {text!r}."
         )
     return share
 
@@ -113,7 +111,11 @@ def choose_seen_bias(evidence, objective, n_seen, n_zero):
     if np.isnan(curve.seen).all() or np.isnan(curve.unseen).all():
         return 0.0, curve
     value = objective_value(
-        np.nan_to_num(curve.seen), np.nan_to_num(curve.unseen), objective, n_seen, n_zero
+        np.nan_to_num(curve.seen),
+        np.nan_to_num(curve.unseen),
+        objective,
+        n_seen,
+        n_zero,
     )
     best = value.max()
     ties = np.flatnonzero(value >= best - 1e-12)

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._calibration import StackingEvidence, settle
+from ..metrics._zero_shot import StackingEvidence
+from ._calibration import settle
 from ._prior import HeldOutMeans, held_out_p_value, permutation_p_value
 from ._vectors import blend_rows, normalize_rows, shrinkage_weights
 
@@ -212,7 +213,10 @@ class HeldOutFold:
             known = np.array([label in set(classes.tolist()) for label in y])
         target = np.searchsorted(classes, y[known])
         return cls(
-            state, normalize_rows(np.asarray(X, float)[known]), target, int((~known).sum())
+            state,
+            normalize_rows(np.asarray(X, float)[known]),
+            target,
+            int((~known).sum()),
         )
 
     def held_out_means(self):
@@ -235,15 +239,19 @@ class HeldOutFold:
         seen_index = np.flatnonzero(have[prior.train])
         seen_cls = prior.train[seen_index]
         unseen_cls = np.flatnonzero(have & ~state.seen & state.anchored)
-        return HeldOutMeans(
-            map_data=data,
-            seen_index=seen_index,
-            seen_means=means[seen_cls],
-            seen_weights=weight[seen_cls],
-            unseen_anchors=data.class_anchor[unseen_cls],
-            unseen_means=means[unseen_cls],
-            unseen_weights=weight[unseen_cls],
-        ), means, weight
+        return (
+            HeldOutMeans(
+                map_data=data,
+                seen_index=seen_index,
+                seen_means=means[seen_cls],
+                seen_weights=weight[seen_cls],
+                unseen_anchors=data.class_anchor[unseen_cls],
+                unseen_means=means[unseen_cls],
+                unseen_weights=weight[unseen_cls],
+            ),
+            means,
+            weight,
+        )
 
 
 def calibrate_on_held_out(folds, params, n_seen, n_zero, rng):
@@ -296,7 +304,9 @@ def calibrate_on_held_out(folds, params, n_seen, n_zero, rng):
     if evidence.own_seen.all():
         # no held-out species: held-out images of seen species, pretended
         # image-less, against their DNA prototypes
-        evidence = StackingEvidence.concat([evidence, *_pseudo_unseen(folds, use_dna, kappa)])
+        evidence = StackingEvidence.concat(
+            [evidence, *_pseudo_unseen(folds, use_dna, kappa)]
+        )
 
     def logit_sets(bias):
         out = []

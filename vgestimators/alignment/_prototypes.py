@@ -13,13 +13,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..utils._docstrings import substitute
 from ..utils._labels import check_labels
 from ..utils._warnings import warn_user
-from ._anchors_input import (
-    _fmt_labels,
-    check_anchor_coverage,
-    check_species,
-    fit_anchor_table,
-    union_classes,
-)
+from ._anchors_input import _fmt_labels
+from ._base import AnchoredClassifierMixin, no_anchor_message
 from ._calibration import OBJECTIVES
 from ._prior import MAPS, MIN_MAP_SPECIES, RIDGE_ALPHAS, fit_prior
 from ._prototype_calibration import (
@@ -28,12 +23,14 @@ from ._prototype_calibration import (
     calibrate_on_held_out,
     calibrate_on_training,
 )
-from ._validation import check_finite_rows, check_unknown_label, label_unknown
+from ._validation import check_finite_rows
 from ._vectors import normalize_rows
 
 
 @substitute
-class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
+class GeneticPrototypeClassifier(
+    AnchoredClassifierMixin, ClassifierMixin, BaseEstimator
+):
     """Nearest class prototype, each prototype shrunk toward what its DNA predicts.
 
     Three steps, all inside ``fit``:
@@ -364,28 +361,16 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit_state(self, X, y, y_classes, y_idx):
         """Anchors, classes, visual means and the DNA's map: all but the constants."""
-        labels, matrix, _ = self._fit_anchors(y_classes)
+        fitted = self._fit_anchor_table(y_classes)
+        labels, matrix = fitted.labels, fitted.matrix
         row_of = {label: i for i, label in enumerate(labels)}
-        missing = check_anchor_coverage(
-            y_classes, labels, self.missing_anchors, "keep their visual mean"
-        )
+        missing = self._set_classes(y_classes, labels, "keep their visual mean")
         if len(missing) == len(y_classes):
             warn_user(
-                f"no class of y has an anchor (y's classes are "
-                f"{_fmt_labels(y_classes)}, the anchors' {_fmt_labels(labels)}): "
-                "fitting nearest class mean on the images alone."
+                f"{no_anchor_message(y_classes, labels)}: fitting nearest class "
+                "mean on the images alone."
             )
-        self.unanchored_classes_ = np.asarray(missing, dtype=y_classes.dtype)
-        in_y = set(y_classes.tolist())
-        extra = [lab for lab in labels if lab not in in_y]
-        if self.zero_shot and extra and len(missing) < len(y_classes):
-            self.classes_ = union_classes(y_classes, extra)
-        else:
-            self.classes_ = y_classes
         seen = np.isin(self.classes_, y_classes)
-        self.zero_shot_classes_ = self.classes_[~seen]
-        if self.novelty_threshold is not None:
-            check_unknown_label(self.unknown_label, self.classes_)
         anchor_row = np.array([row_of.get(c, -1) for c in self.classes_])
         y_cls = np.searchsorted(self.classes_, y_classes)[y_idx]
 
@@ -440,8 +425,8 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         dna = state.dna(use_dna)
         self.dna_prototypes_ = dna
         self.shrinkage_ = calibration.shrinkage
-        self.prototypes_, self.shrinkage_weights_, self._unreachable = (
-            state.prototypes(use_dna, calibration.shrinkage)
+        self.prototypes_, self.shrinkage_weights_, self._unreachable = state.prototypes(
+            use_dna, calibration.shrinkage
         )
         self.seen_bias_ = calibration.seen_bias
         self.temperature_ = calibration.temperature
@@ -461,15 +446,6 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
                 f"{_fmt_labels(self.classes_[image_less])} cannot be recognised: "
                 "their probability is 0."
             )
-
-    def check_species(self, y):
-        """${check_species}"""
-        return check_species(self, y)
-
-    def _fit_anchors(self, y_classes):
-        fitted = fit_anchor_table(self, y_classes)
-        self.genetic_anchors_, self.anchors_ = fitted.genetic_anchors, fitted.table
-        return fitted.labels, fitted.matrix, fitted.names
 
     def _class_log_weights(self, y):
         if self.class_weight is None:
@@ -572,10 +548,7 @@ class GeneticPrototypeClassifier(ClassifierMixin, BaseEstimator):
         threshold = (
             self.novelty_threshold_ if novelty_threshold is None else novelty_threshold
         )
-        if threshold is None:
-            return y_pred
-        check_unknown_label(unknown_label, self.classes_)
-        return label_unknown(y_pred, scores.max(axis=1) < threshold, unknown_label)
+        return self._label_unknown(y_pred, scores.max(axis=1), threshold, unknown_label)
 
 
 def _rule_state(rule):

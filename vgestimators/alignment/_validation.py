@@ -38,3 +38,26 @@ def label_unknown(y_pred, novel, unknown_label):
     y_pred = y_pred.astype(dtype)
     y_pred[novel] = unknown_label
     return y_pred
+
+
+def warn_if_no_image_less_images(classifier, y):
+    """Warn when a rule with image-less species is scored without any of their images.
+
+    Ordinary cross-validation folds hold images of species that have
+    training images only; a search over the balance between those and the
+    image-less species (``seen_bias``, ``objective``) then favours never
+    naming an image-less species, silently.
+    """
+    from ..utils._warnings import warn_user
+
+    zero = np.asarray(getattr(classifier, "zero_shot_classes_", []))
+    if len(zero) and not np.isin(np.asarray(y), zero).any():
+        warn_user(
+            f"scored on images of species that all have training images, while "
+            f"the model also names {len(zero)} species without images: a search "
+            "over seen_bias, objective or novelty settings on such folds favours "
+            "never naming those species. Search with folds that hold species "
+            "out of training (vgestimators.model_selection.HeldOutSpeciesSplit) "
+            "to tune these; the defaults choose them on held-out species already "
+            "(SpeciesPipeline(calibration_cv=1))."
+        )

@@ -301,9 +301,7 @@ class BenchmarkConfig:
 
         parse_objective(self.objective)
         if self.calibration_cv < 0:
-            raise ValueError(
-                f"calibration_cv must be >= 0, got {self.calibration_cv}."
-            )
+            raise ValueError(f"calibration_cv must be >= 0, got {self.calibration_cv}.")
         if self.n_unseen < 0:
             raise ValueError(f"n_unseen must be >= 0, got {self.n_unseen}.")
         if "zero_shot" in self.methods and self.n_unseen == 0:

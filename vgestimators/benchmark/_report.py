@@ -55,7 +55,6 @@ def compute_scores(y_true, y_pred, y_train, *, many, few, tail_fraction):
     return {name: float(row[name]) for name in SCORE_COLUMNS if name in row}
 
 
-
 def zero_shot_scores(y_test, y_pred, y_unseen, y_pred_unseen, y_pred_restricted):
     """Zero-shot figures of the held-out species, as the literature reports them.
 

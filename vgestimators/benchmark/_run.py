@@ -359,9 +359,7 @@ def _tsne_inputs(runner, result, split):
     )
 
 
-def _figures(
-    config, data, writer, labels, tsne_inputs, train_counts, out, bar, curves
-):
+def _figures(config, data, writer, labels, tsne_inputs, train_counts, out, bar, curves):
     from ._plots import (
         plot_per_class_accuracy,
         plot_samples,

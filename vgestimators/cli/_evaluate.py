@@ -217,10 +217,9 @@ def plot_curve(summary, path):
 def run(args):
     from sklearn.metrics import balanced_accuracy_score
 
-    from ..metrics import expected_calibration_error
-
     from ..datasets import load_image_folder, read_mapping
     from ..io import load_model
+    from ..metrics import expected_calibration_error
     from ._common import final_step
 
     out = Path(args.out)

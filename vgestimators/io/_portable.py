@@ -8,6 +8,7 @@ vgestimators and scikit-learn (by name, checked against that allow-list)
 and sets data attributes on them: nothing in the file is executed.
 """
 
+import dataclasses
 import importlib
 import io
 import json
@@ -23,6 +24,16 @@ FORMAT_VERSION = 1
 ALLOWED_PACKAGES = ("vgestimators.", "sklearn.")
 #: Packages whose classes may be parameters (e.g. ``optimizer``).
 ALLOWED_TYPES = ("torch.optim.",)
+#: Data-only records (dataclasses) that fitted estimators keep, by name.
+ALLOWED_RECORDS = frozenset(
+    {
+        "vgestimators.alignment._calibration.Calibration",
+        "vgestimators.metrics._zero_shot.SeenUnseenCurve",
+        "vgestimators.alignment._prototype_calibration.RuleState",
+        "vgestimators.alignment._prior.PriorFit",
+        "vgestimators.alignment._prior.MapData",
+    }
+)
 
 
 class _Writer:
@@ -94,6 +105,17 @@ class _Writer:
                     ]
                 }
             return {k: self.encode(v, f"{where}.{k}") for k, v in value.items()}
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            name = _class_name(value)
+            if name not in ALLOWED_RECORDS:
+                raise TypeError(f"{where}: a {name} cannot be exported.")
+            return {
+                "__record__": name,
+                "fields": self.encode(
+                    {f.name: getattr(value, f.name) for f in dataclasses.fields(value)},
+                    where,
+                ),
+            }
         if isinstance(value, type):
             name = f"{value.__module__}.{value.__qualname__}"
             if not name.startswith(ALLOWED_TYPES):
@@ -205,6 +227,17 @@ def _resolve(name, allowed):
     return cls
 
 
+def _resolve_record(name):
+    """The dataclass a file names, if it is one of :data:`ALLOWED_RECORDS`."""
+    if name not in ALLOWED_RECORDS:
+        raise ValueError(f"the file names the record {name!r}, which is not allowed.")
+    module, _, attr = name.rpartition(".")
+    cls = getattr(importlib.import_module(module), attr, None)
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        raise ValueError(f"the file names {name!r}, which is not a record class.")
+    return cls
+
+
 def _check_names(node):
     """Resolve every class the tree names before anything is built."""
     if isinstance(node, list):
@@ -216,6 +249,8 @@ def _check_names(node):
                 _resolve(node[key], ALLOWED_PACKAGES)
         if "__type__" in node:
             _resolve(node["__type__"], ALLOWED_TYPES)
+        if "__record__" in node:
+            _resolve_record(node["__record__"])
         for value in node.values():
             _check_names(value)
 
@@ -248,6 +283,8 @@ class _Reader:
             return {self.decode(k): self.decode(v) for k, v in node["__dict__"]}
         if "__type__" in node:
             return _resolve(node["__type__"], ALLOWED_TYPES)
+        if "__record__" in node:
+            return _resolve_record(node["__record__"])(**self.decode(node["fields"]))
         if "__frame__" in node:
             spec = node["__frame__"]
             columns = self.array(spec["columns"])

@@ -76,12 +76,8 @@ class StackingEvidence:
 
     def correct(self, bias):
         """Whether each image is named right at seen bias ``bias``."""
-        seen_ok = (
-            (self.own > self.rival_seen) & (self.own - bias > self.rival_unseen)
-        )
-        unseen_ok = (self.own > self.rival_unseen) & (
-            self.own > self.rival_seen - bias
-        )
+        seen_ok = (self.own > self.rival_seen) & (self.own - bias > self.rival_unseen)
+        unseen_ok = (self.own > self.rival_unseen) & (self.own > self.rival_seen - bias)
         return np.where(self.own_seen, seen_ok, unseen_ok)
 
     def _best(self):
@@ -202,8 +198,6 @@ def area_under_curve(seen, unseen):
     return float(np.trapezoid(ys, xs))
 
 
-
-
 def _score_inputs(y_true, y_score, classes, seen_classes, name="y_score"):
     """Validated arrays: scores, target columns, seen column mask."""
     y_true = np.asarray(y_true)
@@ -220,7 +214,8 @@ def _score_inputs(y_true, y_score, classes, seen_classes, name="y_score"):
         rows = np.flatnonzero(target < 0)
         raise ValueError(
             f"y_true holds labels that are not in classes, e.g. "
-            f"{y_true[rows[0]]!r} at row {rows[0]} ({len(rows)} rows in all)."
+            f"{y_true[rows[0]].item()!r} at row {rows[0]} ({len(rows)} row(s) in "
+            "all)."
         )
     seen = np.isin(classes, np.asarray(seen_classes))
     return y_score, target, seen
@@ -358,5 +353,7 @@ def expected_calibration_error(y_true, y_proba, *, classes, n_bins=15):
     ece = 0.0
     for b in np.unique(bins):
         members = bins == b
-        ece += members.mean() * abs(confidence[members].mean() - correct[members].mean())
+        ece += members.mean() * abs(
+            confidence[members].mean() - correct[members].mean()
+        )
     return float(ece)

@@ -50,7 +50,7 @@ def check_calibration_cv(cv, y):
             test_size=CALIBRATION_SIZE,
             random_state=CALIBRATION_SEED,
         )
-    if hasattr(cv, "split"):
+    if hasattr(cv, "split") and not isinstance(cv, str):
         return cv
     raise ValueError(
         "calibration_cv must be None, an int (hold-outs) or a splitter with a "

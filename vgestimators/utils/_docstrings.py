@@ -106,6 +106,98 @@ calibration_ : Calibration
     area (``curve``, ``ausuc``); ``calibration_.summary()`` as a dict.
 novelty_threshold_ : float or None
     Threshold set from ``novelty_rate`` (None without it).""",
+    "projection_parameters": """\
+projection : {"linear", "mlp"}, default="linear"
+    Affine map, or affine -> ReLU -> affine with ``hidden_layer_size``
+    hidden units.
+hidden_layer_size : int, default=256
+    Width of the hidden layer of the ``"mlp"`` projection.
+margin : float, default=0.5
+    Cosine above which another class's anchor is penalised.
+negatives : {"random", "hardest", "all"}, default="random"
+    Negative anchor(s) per sample: one drawn at random (the paper), the
+    most similar one, or the mean hinge over all others.
+neighbourhood_weight : float, default=0.0
+    Weight of a term that keeps each sample's visual neighbours close
+    after projection (KL divergence between softmax neighbour
+    distributions, cosine / 0.1, within a batch). 0 turns it off. Samples
+    of classes without an anchor enter this term only.""",
+    "knn_parameters": """\
+n_neighbors : int, default=5
+    Neighbours of the k-NN vote (at most the number of training images).
+knn_algorithm : {"auto", "sklearn", "faiss"}, default="auto"
+    Neighbour search of the k-NN rules: scikit-learn's
+    ``NearestNeighbors``, or an exact faiss flat index (float32; much
+    faster predictions on large reference sets; ``vgestimators[faiss]``).
+    "auto" uses faiss from 50,000 training images on when it is
+    installed. Both are exact, up to float32 rounding.
+hybrid_weight : float, default=0.5
+    Weight of the k-NN part in the ``"hybrid"`` rule (1 is ``"knn"``, 0
+    is ``"anchor"``).""",
+    "training_parameters": """\
+class_weight : dict, "balanced" or None, default=None
+    Per-class weights of the samples in the alignment loss; "balanced"
+    weighs each class by ``n_samples / (n_classes * count)``. It shapes
+    the projection, not the k-NN vote.
+max_epochs : int, default=100
+    Passes over the training set.
+batch_size : int or None, default=1024
+    Mini-batch size; None trains on the full batch.
+lr : float, default=0.01
+    Adam learning rate.
+weight_decay : float, default=0.0
+    Adam weight decay.
+tol : float or None, default=1e-4
+    Early stop when the epoch loss has not improved by at least ``tol``
+    for ``n_iter_no_change`` consecutive epochs; None always runs
+    ``max_epochs``.
+n_iter_no_change : int, default=10
+    Patience of the early stop.
+device : {"auto", "cpu", "cuda"} or str, default="auto"
+    Where the projection is trained ("auto": CUDA when available). The
+    fitted projection is kept on the CPU; prediction runs there in
+    float64.
+random_state : int, RandomState instance or None, default=None
+    Seeds the projection's initialisation, shuffling and random
+    negatives (and, in VisualGeneticAligner, the "prototype" rule's DNA
+    test); fits are repeatable given the same value.
+verbose : int, default=0
+    Print the loss every ``verbose`` epochs (0: silent).""",
+    "projection_attributes": """\
+projection_ : torch.nn.Module or None
+    The trained projection (on the CPU, evaluation mode); None in a
+    VisualGeneticAligner with ``classifier="prototype"``, which trains
+    none.
+loss_curve_ : list of float
+    Training loss of each epoch.
+n_epochs_ : int
+    Epochs run (fewer than ``max_epochs`` after an early stop).
+device_ : str
+    Device the projection was trained on.""",
+    "projection_notes": """\
+Let ``P_knn`` be the k-NN vote fractions over the classes, ``P_anc`` the
+softmax of the cosines to the anchors (over classes with an anchor),
+``g`` the share of a sample's k neighbours whose class has an anchor and
+``w`` the k-NN weight (1 for "knn", 0 for "anchor", ``hybrid_weight``
+for "hybrid"). The class probabilities are::
+
+    P = w * P_knn + (1 - w) * (P_knn[unanchored] + g * P_anc)
+
+With every class anchored, ``g = 1`` and this is the plain blend
+``w * P_knn + (1 - w) * P_anc``; anchor-only (zero-shot) classes receive
+probability through ``P_anc`` alone, classes without an anchor through
+``P_knn`` alone. ``predict`` takes the most probable class, so
+"anchor" with all classes anchored is the nearest anchor by cosine.
+
+The similarity used for open-set recognition mixes the same way the mean
+cosine ``s_knn`` to the k nearest aligned training images and the
+largest cosine ``s_anc`` to an anchor:
+``s = w * s_knn + (1 - w) * ((1 - g) * s_knn + g * s_anc)``.
+
+The loss and the k-NN rule follow Karaderi, Burghardt, Morard and
+Schmidt, "Deep Visual-Genetic Biometrics for Taxonomic Classification of
+Rare Species", WACV 2024 (arXiv:2305.06695); the anchor and hybrid rules,
+zero-shot classes and the open-set threshold are additions.""",
     "predict": _returns("""\
 y_pred : ndarray of shape (n_samples,)
     Labels from ``classes_``; with ``novelty_threshold`` set, samples

@@ -1,0 +1,304 @@
+"""Where the prototype rule's constants come from: held-out images, a stated objective."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.neighbors import NearestCentroid
+from sklearn.preprocessing import StandardScaler
+
+from vgestimators import VisualGeneticAligner
+from vgestimators.alignment import GeneticPrototypeClassifier
+from vgestimators.datasets import make_linked_embeddings
+from vgestimators.metrics import (
+    ausuc_score,
+    expected_calibration_error,
+    seen_unseen_curve,
+)
+from vgestimators.model_selection import HeldOutSpeciesSplit
+from vgestimators.pipeline import SpeciesPipeline
+
+
+def _unit(X):
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def _group_accuracy(y_true, y_pred, mask):
+    classes = np.unique(y_true[mask])
+    return np.mean([np.mean(y_pred[mask & (y_true == c)] == c) for c in classes])
+
+
+def _memorised(data, tightness=0.3, seed=0):
+    """Training embeddings drawn tighter around their class means than new ones.
+
+    A network that fitted its training images embeds them closer to their
+    class means than images it never saw; here the training noise is
+    ``tightness`` times the test noise, the held-out (validation) images
+    are drawn like the test images.
+    """
+    rng = np.random.RandomState(seed)
+    means = {c: data.X_test[data.y_test == c].mean(0) for c in np.unique(data.y_test)}
+    centre = np.vstack([means[c] for c in data.y_train])
+    X_train = centre + tightness * (data.X_train - centre)
+    X_val = np.vstack([means[c] for c in data.y_test]) + rng.normal(
+        scale=1.0, size=data.X_test.shape
+    )
+    return X_train, X_val
+
+
+# ---------------------------------------------------------------- metrics
+def test_seen_unseen_curve_spans_the_trade_off_and_ausuc_reads_it():
+    rng = np.random.RandomState(0)
+    classes = np.arange(6)
+    seen = classes[:4]
+    y = np.repeat(classes, 20)
+    scores = rng.normal(size=(len(y), 6))
+    scores[np.arange(len(y)), y] += 1.5  # informative scores
+    acc_seen, acc_unseen, biases = seen_unseen_curve(
+        y, scores, classes=classes, seen_classes=seen
+    )
+    assert np.all(np.diff(biases) > 0) and 0.0 in biases
+    # one end: nothing is named unseen; the other: nothing is named seen
+    assert acc_unseen[0] == 0.0 and acc_seen[-1] == 0.0
+    assert acc_seen[0] > 0.5 and acc_unseen[-1] > 0.5
+    # at bias 0 the curve is plain argmax
+    at0 = np.flatnonzero(biases == 0.0)[0]
+    pred = classes[np.argmax(scores, axis=1)]
+    on_seen = np.isin(y, seen)
+    assert acc_seen[at0] == pytest.approx(_group_accuracy(y, pred, on_seen))
+    area = ausuc_score(y, scores, classes=classes, seen_classes=seen)
+    assert 0.3 < area <= acc_seen.max() * acc_unseen.max() + 1e-12
+    # scores that say nothing: a small area
+    noise = ausuc_score(
+        y, rng.normal(size=scores.shape), classes=classes, seen_classes=seen
+    )
+    assert noise < area / 2
+
+
+def test_zero_shot_metrics_name_bad_input():
+    scores = np.zeros((3, 2))
+    with pytest.raises(ValueError, match=r"not in classes, e.g. 'z' at row 2"):
+        seen_unseen_curve(
+            ["a", "b", "z"], scores, classes=["a", "b"], seen_classes=["a"]
+        )
+    with pytest.raises(ValueError, match=r"shape \(n_samples, n_classes\) = \(3, 3\)"):
+        seen_unseen_curve(
+            ["a", "b", "a"], scores, classes=["a", "b", "c"], seen_classes=["a"]
+        )
+    with pytest.raises(ValueError, match="seen and of unseen"):
+        ausuc_score(["a", "a", "a"], scores, classes=["a", "b"], seen_classes=["a"])
+
+
+def test_expected_calibration_error():
+    y = np.array([0, 1, 0, 1])
+    sure_and_right = np.eye(2)[y]
+    assert expected_calibration_error(y, sure_and_right, classes=[0, 1]) == 0.0
+    sure_and_wrong = np.eye(2)[1 - y]
+    assert expected_calibration_error(y, sure_and_wrong, classes=[0, 1]) == 1.0
+    rng = np.random.RandomState(0)
+    # calibrated by construction: the label is drawn from the probabilities
+    p = rng.uniform(0.5, 1.0, size=20000)
+    proba = np.column_stack([p, 1 - p])
+    labels = np.where(rng.uniform(size=p.size) < p, 0, 1)
+    assert expected_calibration_error(labels, proba, classes=[0, 1]) < 0.02
+
+
+# ------------------------------------------------------- the stated objective
+def test_objective_moves_the_seen_bias_the_stated_way():
+    d = make_linked_embeddings(random_state=0)
+    biases, zero_acc, head_acc = {}, {}, {}
+    for objective in (0.0, "balanced", "harmonic", 1.0):
+        clf = GeneticPrototypeClassifier(
+            anchors=d.anchors, objective=objective, random_state=0
+        ).fit(d.X_train, d.y_train)
+        pred = clf.predict(d.X_test)
+        biases[objective] = clf.seen_bias_
+        zero_acc[objective] = _group_accuracy(d.y_test, pred, d.group == "zero")
+        head_acc[objective] = _group_accuracy(d.y_test, pred, d.group == "head")
+        assert clf.calibration_.objective == objective
+        assert clf.calibration_.source.startswith("training images")
+    # 3 image-less species among 27: "balanced" weighs them 3/27
+    assert biases[0.0] <= biases["balanced"] <= biases["harmonic"] <= biases[1.0]
+    assert biases[0.0] < biases[1.0]
+    assert zero_acc[1.0] >= zero_acc[0.0] + 0.2
+    assert head_acc[0.0] >= head_acc[1.0]
+
+
+def test_no_image_less_species_no_bias():
+    d = make_linked_embeddings(random_state=0)
+    clf = GeneticPrototypeClassifier(
+        anchors=d.anchors, zero_shot=False, objective="harmonic"
+    ).fit(d.X_train, d.y_train)
+    assert clf.seen_bias_ == 0.0
+
+
+# ----------------------------------------------------- held-out embeddings
+def test_held_out_embeddings_choose_the_constants():
+    d = make_linked_embeddings(random_state=1)
+    X_train, X_val = _memorised(d)
+    val = d.group != "zero"  # held-out images of the seen species only
+    clf = GeneticPrototypeClassifier(
+        anchors=d.anchors, novelty_rate=0.1, random_state=0
+    ).fit(X_train, d.y_train, X_val=X_val[val], y_val=d.y_test[val])
+    cal = clf.calibration_
+    assert cal.source == "held-out images" and cal.n_folds == 1
+    assert cal.n_images == val.sum()
+    # no held-out species: held-out images are also scored against their
+    # DNA prototype alone (pretended image-less)
+    assert cal.n_unseen_images > 0
+    assert clf.seen_bias_ == cal.seen_bias and clf.shrinkage_ == cal.shrinkage
+    # the threshold flags the stated share of held-out images of known species
+    flagged = clf.score_samples(X_val[val]) < clf.novelty_threshold_
+    assert flagged.mean() == pytest.approx(0.1, abs=0.01)
+    pred = clf.predict(d.X_test)
+    assert 0.03 < np.mean(pred[val] == "unknown") < 0.2
+    summary = cal.summary()
+    assert summary["source"] == "held-out images"
+    assert summary["objective_text"].startswith("balanced accuracy")
+    # held-out images of image-less species count as such
+    with_zero = GeneticPrototypeClassifier(anchors=d.anchors, random_state=0).fit(
+        X_train, d.y_train, X_val=X_val, y_val=d.y_test
+    )
+    assert with_zero.calibration_.n_unseen_images == (d.group == "zero").sum()
+
+
+@pytest.mark.filterwarnings("ignore:the DNA did not predict")
+def test_held_out_calibration_is_not_fooled_by_memorised_training_images():
+    # shuffled DNA and training embeddings tighter than new ones: whatever
+    # the DNA test says, the seen species keep nearest class mean's accuracy
+    # when the constants are chosen on held-out images
+    gaps = []
+    for seed in range(3):
+        d = make_linked_embeddings(random_state=seed)
+        X_train, X_val = _memorised(d, seed=seed)
+        keys = list(d.anchors)
+        perm = np.random.RandomState(seed).permutation(len(keys))
+        shuffled = {keys[i]: d.anchors[keys[j]] for i, j in enumerate(perm)}
+        half = np.random.RandomState(seed).rand(len(d.y_test)) < 0.5
+        clf = GeneticPrototypeClassifier(anchors=shuffled, random_state=0).fit(
+            X_train, d.y_train, X_val=X_val[half], y_val=d.y_test[half]
+        )
+        test = ~half & (d.group != "zero")
+        ncm = NearestCentroid().fit(_unit(X_train), d.y_train)
+        acc = np.mean(clf.predict(d.X_test[test]) == d.y_test[test])
+        acc_ncm = np.mean(ncm.predict(_unit(d.X_test[test])) == d.y_test[test])
+        gaps.append(acc_ncm - acc)
+    assert max(gaps) <= 0.03, gaps
+
+
+def test_held_out_arguments_are_checked():
+    d = make_linked_embeddings(random_state=0)
+    clf = GeneticPrototypeClassifier(anchors=d.anchors)
+    with pytest.raises(ValueError, match="X_val and y_val go together"):
+        clf.fit(d.X_train, d.y_train, X_val=d.X_test)
+    with pytest.raises(ValueError, match="X_val has 810 rows and y_val 3 labels"):
+        clf.fit(d.X_train, d.y_train, X_val=d.X_test, y_val=d.y_test[:3])
+    fitted = clone(clf).fit(d.X_train, d.y_train)
+    with pytest.raises(ValueError, match="not both"):
+        clf.fit(
+            d.X_train,
+            d.y_train,
+            X_val=d.X_test,
+            y_val=d.y_test,
+            held_out=[(fitted, d.X_test, d.y_test)],
+        )
+    with pytest.raises(ValueError, match="fitted prototype rules"):
+        clf.fit(d.X_train, d.y_train, held_out=[(StandardScaler(), d.X_test, d.y_test)])
+    knn = VisualGeneticAligner(anchors=d.anchors, classifier="knn", max_epochs=2)
+    with pytest.raises(ValueError, match="classifier='knn' has none to choose"):
+        knn.fit(d.X_train, d.y_train, X_val=d.X_test, y_val=d.y_test)
+
+
+def test_aligner_predict_leaves_the_fitted_rule_alone():
+    d = make_linked_embeddings(random_state=0)
+    aligner = VisualGeneticAligner(anchors=d.anchors, random_state=0).fit(
+        d.X_train, d.y_train
+    )
+    rule = aligner.prototype_classifier_
+    before = rule.get_params()
+    threshold = float(np.quantile(aligner.score_samples(d.X_test), 0.5))
+    aligner.set_params(novelty_threshold=threshold, unknown_label=-1)
+    pred = aligner.predict(d.X_test)
+    assert 0.3 < np.mean(pred == -1) < 0.7
+    assert rule.get_params() == before  # predict changed nothing fitted
+
+
+# -------------------------------------------------- cross-fitting a Pipeline
+class CountingScaler(StandardScaler):
+    """StandardScaler that counts its fits (how often the Pipeline trains)."""
+
+    fits = 0
+
+    def fit(self, X, y=None, sample_weight=None):
+        type(self).fits += 1
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def _pipeline(anchors, **params):
+    return SpeciesPipeline(
+        [
+            ("scale", CountingScaler()),
+            ("aligner", VisualGeneticAligner(anchors=anchors, random_state=0)),
+        ],
+        **params,
+    )
+
+
+def test_species_pipeline_cross_fits_on_held_out_species():
+    d = make_linked_embeddings(random_state=0)
+    pipe = _pipeline(d.anchors, calibration_cv=1)
+    assert clone(pipe).get_params()["calibration_cv"] == 1
+    CountingScaler.fits = 0
+    pipe.fit(d.X_train, d.y_train)
+    assert CountingScaler.fits == 2  # one hold-out, then all images
+    cal = pipe.calibration_
+    assert cal is pipe.named_steps["aligner"].calibration_
+    assert cal.source == "held-out images" and cal.n_folds == 1
+    # some species were held out entirely, and were scored as image-less
+    assert cal.n_unseen_images > 0
+    assert cal.n_images < len(d.y_train) / 2
+    # the final aligner knows every species and kept its parameters
+    assert pipe.named_steps["aligner"].get_params()["seen_bias"] == "auto"
+    assert pipe.named_steps["aligner"].get_params()["dna_test"] == 0.05
+    assert set(pipe.classes_) == set(d.anchors)
+
+    CountingScaler.fits = 0
+    three = _pipeline(d.anchors, calibration_cv=3).fit(d.X_train, d.y_train)
+    assert CountingScaler.fits == 4 and three.calibration_.n_folds == 3
+    cv = HeldOutSpeciesSplit(n_splits=2, n_unseen=3, random_state=5)
+    custom = _pipeline(d.anchors, calibration_cv=cv).fit(d.X_train, d.y_train)
+    assert custom.calibration_.n_folds == 2
+
+    off = _pipeline(d.anchors).fit(d.X_train, d.y_train)
+    assert off.calibration_.source.startswith("training images")
+    with pytest.raises(ValueError, match="calibration_cv must be None, an int"):
+        _pipeline(d.anchors, calibration_cv="yes").fit(d.X_train, d.y_train)
+    with pytest.raises(ValueError, match="calibration_cv=0 must be at least 1"):
+        _pipeline(d.anchors, calibration_cv=0).fit(d.X_train, d.y_train)
+
+
+def test_cross_fitting_skips_final_steps_without_constants():
+    d = make_linked_embeddings(random_state=0)
+    CountingScaler.fits = 0
+    pipe = SpeciesPipeline(
+        [("scale", CountingScaler()), ("ncm", NearestCentroid())], calibration_cv=1
+    ).fit(d.X_train, d.y_train)
+    assert CountingScaler.fits == 1 and pipe.calibration_ is None
+
+
+def test_search_with_ordinary_folds_is_warned_held_out_species_folds_are_not():
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    d = make_linked_embeddings(random_state=0)
+    search = GridSearchCV(
+        VisualGeneticAligner(anchors=d.anchors, random_state=0),
+        {"seen_bias": [0.0, 0.05]},
+        cv=StratifiedKFold(2),
+    )
+    with pytest.warns(UserWarning, match="HeldOutSpeciesSplit"):
+        search.fit(d.X_train, d.y_train)
+    search.set_params(cv=HeldOutSpeciesSplit(n_splits=2, n_unseen=3, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        search.fit(d.X_train, d.y_train)
