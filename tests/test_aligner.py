@@ -15,7 +15,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from vgestimators.alignment import VisualGeneticAligner
+from vgestimators.alignment import AnchorProjectionClassifier, VisualGeneticAligner
 from vgestimators.alignment._projection import NeighbourhoodLoss, train_projection
 from vgestimators.datasets import make_linked_embeddings
 from vgestimators.losses import CosineAlignmentLoss
@@ -58,7 +58,8 @@ _CLASS_WEIGHT_REASON = (
 
 
 def _expected_failed_checks(estimator):
-    if estimator.classifier == "knn":
+    rule = getattr(estimator, "classifier", getattr(estimator, "rule", None))
+    if rule == "knn":
         return {"check_class_weight_classifiers": _CLASS_WEIGHT_REASON}
     return {}
 
@@ -95,6 +96,13 @@ def _expected_failed_checks(estimator):
             zero_shot=False,
             max_epochs=30,
             random_state=0,
+        ),
+        # the projection rules on their own (what the aligner fits for them)
+        AnchorProjectionClassifier(
+            anchors=ALL_CHECK_LABELS, rule="knn", max_epochs=30, random_state=0
+        ),
+        AnchorProjectionClassifier(
+            anchors=ALL_CHECK_LABELS, rule="anchor", zero_shot=False, random_state=0
         ),
     ],
     expected_failed_checks=_expected_failed_checks,
@@ -301,9 +309,9 @@ def test_novelty_threshold_predicts_unknown(small):
     far = 50 * np.random.RandomState(1).normal(size=(5, X.shape[1]))
     y_int = np.unique(y, return_inverse=True)[1]
     int_anchors = {i: anchors[c] for i, c in enumerate("abcd")}
-    clf = _paper_aligner(
-        anchors=int_anchors, novelty_threshold=1.0, max_epochs=5
-    ).fit(X, y_int)
+    clf = _paper_aligner(anchors=int_anchors, novelty_threshold=1.0, max_epochs=5).fit(
+        X, y_int
+    )
     pred = clf.predict(far)
     assert pred.dtype == object and set(pred) == {"unknown"}
     clf.set_params(unknown_label=-1)
@@ -354,9 +362,9 @@ def test_standardised_and_raw_anchors():
         A * clf.anchor_scale_ + clf.anchor_mean_, raw_matrix, rtol=1e-12
     )
     with pytest.warns(UserWarning, match="every pair of raw anchors has cosine"):
-        clf = _paper_aligner(
-            anchors=raw, standardize_anchors=False, max_epochs=2
-        ).fit(X, y)
+        clf = _paper_aligner(anchors=raw, standardize_anchors=False, max_epochs=2).fit(
+            X, y
+        )
     np.testing.assert_array_equal(clf.anchors_.to_numpy(), raw_matrix)
     assert clf.anchor_mean_ is None
 
@@ -422,9 +430,9 @@ def test_bad_data(small):
     with pytest.raises(ValueError, match="anchors is None and sequences is None"):
         _paper_aligner().fit(X, y)
     with pytest.raises(ValueError, match="sequences is given but anchors is a dict"):
-        _paper_aligner(
-            anchors=anchors, sequences=(["ACGT", "ACGA"], ["a", "b"])
-        ).fit(X, y)
+        _paper_aligner(anchors=anchors, sequences=(["ACGT", "ACGA"], ["a", "b"])).fit(
+            X, y
+        )
     with pytest.raises(InvalidParameterError, match="classifier"):
         _paper_aligner(anchors=anchors, classifier="svm").fit(X, y)
     if not torch.cuda.is_available():
@@ -499,9 +507,9 @@ def test_class_weight_balanced_pulls_the_tail_to_its_anchor(linked):
     tail = y_train >= 16
     scores = {}
     for cw in (None, "balanced"):
-        clf = _paper_aligner(
-            anchors=anchors, class_weight=cw, random_state=0
-        ).fit(X_train, y_train)
+        clf = _paper_aligner(anchors=anchors, class_weight=cw, random_state=0).fit(
+            X_train, y_train
+        )
         Z = clf.transform(X_train[tail])
         unit = clf.anchors_.loc[list(y_train[tail])].to_numpy()
         unit = unit / np.linalg.norm(unit, axis=1, keepdims=True)
@@ -579,3 +587,19 @@ def test_warns_nothing_on_a_clean_fit(small):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         VisualGeneticAligner(anchors=anchors, max_epochs=3).fit(X, y).predict(X)
+
+
+def test_aligner_fits_the_projection_classifier_it_names():
+    X, y, anchors = small_problem()
+    params = dict(anchors=anchors, max_epochs=20, random_state=0)
+    aligner = VisualGeneticAligner(classifier="hybrid", **params).fit(X, y)
+    alone = AnchorProjectionClassifier(rule="hybrid", **params).fit(X, y)
+    assert isinstance(aligner.rule_, AnchorProjectionClassifier)
+    np.testing.assert_allclose(aligner.predict_proba(X), alone.predict_proba(X))
+    np.testing.assert_allclose(aligner.transform(X), alone.transform(X))
+    np.testing.assert_array_equal(aligner.loss_curve_, alone.loss_curve_)
+    # a prototype-fitted aligner cannot switch to a projection rule unrefitted
+    proto = VisualGeneticAligner(anchors=anchors, random_state=0).fit(X, y)
+    proto.set_params(classifier="knn")
+    with pytest.raises(ValueError, match="fitted with classifier='prototype'"):
+        proto.predict(X)

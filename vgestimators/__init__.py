@@ -13,7 +13,7 @@ access of the estimator that needs them.
 
 from .utils._lazy import attach
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __getattr__, __dir__, __all__ = attach(
     __name__,

@@ -1,17 +1,13 @@
 """VisualGeneticAligner: image embeddings aligned with genetic anchors."""
 
-from numbers import Integral, Real
-
 import numpy as np
-import pandas as pd
-import torch
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_is_fitted,
@@ -20,10 +16,8 @@ from sklearn.utils.validation import (
 
 from ..utils._docstrings import substitute
 from ._base import AnchoredClassifierMixin
-from ._neighbours import KNN_ALGORITHMS
 from ._projection_rule import RULES, AnchorProjectionClassifier, clipped_log_odds
 from ._prototypes import GeneticPrototypeClassifier
-from ._validation import check_finite_rows
 
 #: Parameters the aligner hands to its GeneticPrototypeClassifier.
 _PROTOTYPE_PARAMS = tuple(
@@ -128,7 +122,7 @@ class VisualGeneticAligner(
     ${knn_parameters}
     temperature : "auto" or float, default="auto"
         Softmax temperature turning cosines into probabilities. "auto":
-        fitted on held-out (or leave-one-image-out) scores for the
+        fitted on leave-one-image-out scores of the training images for the
         "prototype" rule, 0.1 for the anchor rules.
     zero_shot : bool, default=True
         With ``classifier="prototype"``, ``"anchor"`` or ``"hybrid"``, let
@@ -213,42 +207,17 @@ class VisualGeneticAligner(
     """
 
     _parameter_constraints: dict = {
-        "anchors": [None, dict, pd.DataFrame, HasMethods(["fit"])],
-        "sequences": [None, pd.DataFrame, tuple],
-        "species_mapping": [None, dict],
-        "standardize_anchors": ["boolean"],
-        "projection": [StrOptions({"linear", "mlp"})],
-        "hidden_layer_size": [Interval(Integral, 1, None, closed="left")],
-        "margin": [Interval(Real, -1, 1, closed="both")],
-        "negatives": [StrOptions({"random", "hardest", "all"})],
-        "neighbourhood_weight": [Interval(Real, 0, None, closed="left")],
+        **{
+            name: AnchorProjectionClassifier._parameter_constraints[name]
+            for name in _PROJECTION_PARAMS
+        },
+        **{
+            name: GeneticPrototypeClassifier._parameter_constraints[name]
+            for name in _PROTOTYPE_PARAMS
+        },
         "classifier": [StrOptions({"prototype", *RULES})],
-        "prior": GeneticPrototypeClassifier._parameter_constraints["prior"],
-        "shrinkage": GeneticPrototypeClassifier._parameter_constraints["shrinkage"],
-        "seen_bias": GeneticPrototypeClassifier._parameter_constraints["seen_bias"],
-        "objective": GeneticPrototypeClassifier._parameter_constraints["objective"],
-        "dna_test": GeneticPrototypeClassifier._parameter_constraints["dna_test"],
-        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "knn_algorithm": [StrOptions(set(KNN_ALGORITHMS))],
-        "hybrid_weight": [Interval(Real, 0, 1, closed="both")],
+        # "auto": fitted by the prototype rule, 0.1 for the projection rules
         "temperature": GeneticPrototypeClassifier._parameter_constraints["temperature"],
-        "zero_shot": ["boolean"],
-        "novelty_threshold": [None, Interval(Real, None, None, closed="neither")],
-        "novelty_rate": GeneticPrototypeClassifier._parameter_constraints[
-            "novelty_rate"
-        ],
-        "unknown_label": [str, Integral],
-        "missing_anchors": [StrOptions({"raise", "visual_only"})],
-        "class_weight": [None, dict, StrOptions({"balanced"})],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [None, Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "tol": [None, Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -400,18 +369,6 @@ class VisualGeneticAligner(
         return self.classifier == "prototype"
 
     # ------------------------------------------------------------ inference
-    def _validate_X(self, X):
-        check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            reset=False,
-            dtype=[np.float64, np.float32],
-            ensure_all_finite=False,
-        )
-        check_finite_rows(X, "X")
-        return X
-
     def transform(self, X):
         """Project embeddings into the anchor space (cosines to prototypes).
 

@@ -10,6 +10,7 @@ ordinary folds cannot judge image-less species: one home each, used by
 """
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._docstrings import substitute
 from ._anchors_input import (
@@ -20,6 +21,7 @@ from ._anchors_input import (
     union_classes,
 )
 from ._validation import (
+    check_finite_rows,
     check_unknown_label,
     label_unknown,
     warn_if_no_image_less_images,
@@ -56,6 +58,19 @@ class AnchoredClassifierMixin:
         """
         warn_if_no_image_less_images(self, y)
         return super().score(X, y, sample_weight=sample_weight)
+
+    def _validate_X(self, X):
+        """Fitted, the same features as at fit, finite rows (float64 or 32)."""
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite=False,
+        )
+        check_finite_rows(X, "X")
+        return X
 
     def _fit_anchor_table(self, y_classes):
         """The anchors of ``anchors``/``sequences``; sets ``anchors_`` and co."""

@@ -252,12 +252,9 @@ class Calibration:
 def settle(
     evidence,
     logit_sets,
+    params,
     *,
     source,
-    objective,
-    seen_bias,
-    temperature,
-    novelty_rate,
     use_dna,
     dna_p_value,
     shrinkage,
@@ -268,10 +265,13 @@ def settle(
 ):
     """Choose the seen bias, temperature and threshold from the evidence.
 
-    ``seen_bias`` and ``temperature`` are the rule's parameters ("auto" or a
-    number); ``logit_sets`` a function of the bias returning the
+    ``params`` holds the rule's ``objective``, ``seen_bias`` and
+    ``temperature`` ("auto" or a number) and ``novelty_rate``;
+    ``logit_sets`` is a function of the bias returning the
     ``(scores, target)`` pairs of :func:`fit_temperature`.
     """
+    objective, seen_bias = params["objective"], params["seen_bias"]
+    temperature, novelty_rate = params["temperature"], params["novelty_rate"]
     can_choose = use_dna and n_zero > 0
     grid_bias, curve = choose_seen_bias(evidence, objective, n_seen, n_zero)
     if seen_bias != "auto":

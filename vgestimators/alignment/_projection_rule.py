@@ -389,18 +389,6 @@ class AnchorProjectionClassifier(
             )
 
     # ------------------------------------------------------------ inference
-    def _validate_X(self, X):
-        check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            reset=False,
-            dtype=[np.float64, np.float32],
-            ensure_all_finite=False,
-        )
-        check_finite_rows(X, "X")
-        return X
-
     def _project(self, X):
         """Aligned, L2-normalised embeddings of validated X (float64)."""
         module = self.projection_

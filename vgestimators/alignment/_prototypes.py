@@ -8,7 +8,7 @@ from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from ..utils._docstrings import substitute
 from ..utils._labels import check_labels
@@ -70,7 +70,9 @@ class GeneticPrototypeClassifier(
     it chooses them there: the DNA test compares where held-out images lie
     with what the DNA predicts, the shrinkage is the smallest within one
     standard error of the best held-out accuracy of seen species, and the
-    seen bias and temperature are fitted on the held-out images.
+    seen bias and the novelty threshold are chosen on the held-out images
+    (the temperature stays on leave-one-out scores of the training
+    embeddings, where it measured better calibrated).
 
     Read more in the :ref:`User Guide <zero_shot>`.
 
@@ -100,8 +102,9 @@ class GeneticPrototypeClassifier(
     ${seen_bias_objective}
     temperature : "auto" or float, default="auto"
         Softmax temperature of :meth:`predict_proba`; "auto" minimises the
-        class-balanced log-loss of held-out scores (with held-out images) or
-        of leave-one-image-out scores.
+        class-balanced log-loss of the training images' leave-one-image-out
+        scores (with held-out images too: fitted on the hold-out's weaker
+        network, it left the final model under-confident).
     zero_shot : bool, default=True
         Let anchor classes without training images join ``classes_``.
     missing_anchors : {"raise", "visual_only"}, default="raise"
@@ -312,11 +315,7 @@ class GeneticPrototypeClassifier(
                 for rule, Z, labels in held_out
             ]
             calibration = calibrate_on_held_out(
-                folds,
-                params,
-                n_seen=int(self._state.seen.sum()),
-                n_zero=int(self._reachable_without_images()),
-                rng=rng,
+                folds, params, rng, state=self._state, U=U, y_cls=y_cls
             )
         else:
             calibration = calibrate_on_training(self._state, U, y_cls, params, rng)
@@ -353,11 +352,6 @@ class GeneticPrototypeClassifier(
                 "novelty_rate",
             )
         }
-
-    def _reachable_without_images(self):
-        """Image-less classes of this rule that its DNA map can predict."""
-        dna = self._state.prior.dna
-        return (~self._state.seen & ~np.isnan(dna).any(axis=1)).sum()
 
     def _fit_state(self, X, y, y_classes, y_idx):
         """Anchors, classes, visual means and the DNA's map: all but the constants."""
@@ -476,15 +470,7 @@ class GeneticPrototypeClassifier(
         cosines : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``; ``seen_bias_`` not applied.
         """
-        check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            reset=False,
-            dtype=[np.float64, np.float32],
-            ensure_all_finite=False,
-        )
-        check_finite_rows(X, "X")
+        X = self._validate_X(X)
         return normalize_rows(X.astype(np.float64)) @ normalize_rows(self.prototypes_).T
 
     def _scores(self, X):

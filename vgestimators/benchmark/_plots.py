@@ -317,12 +317,20 @@ def _sample_label(name, total, train_counts):
     return f"{name} ({n} training image{'s' * (n != 1)})"
 
 
-def plot_seen_unseen_curves(curves, labels, path, *, split=0):
+def plot_seen_unseen_curves(
+    curves,
+    labels,
+    path,
+    *,
+    title="Seen/unseen trade-off, split 0",
+    unseen_label="held-out species' images: accuracy when all species compete (%)",
+    seen_label="seen species: balanced accuracy (%)",
+):
     """Seen/unseen accuracy curves (Chao et al., 2016) of the rows that have one.
 
     ``curves`` maps method -> (seen accuracy, unseen accuracy, operating
-    point (seen, unseen), AUSUC) of one split; the operating point is where
-    the fitted model predicts.
+    point (seen, unseen), AUSUC); the operating point, a marker, is where
+    the fitted model predicts. Also the figure of ``vgestimators evaluate``.
     """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.6, 5.2), dpi=120)
@@ -344,15 +352,11 @@ def plot_seen_unseen_curves(curves, labels, path, *, split=0):
             markersize=8,
             linestyle="none",
         )
-    ax.set_xlabel("held-out species' images: accuracy when all species compete (%)")
-    ax.set_ylabel("seen species: balanced accuracy (%)")
+    ax.set_xlabel(unseen_label)
+    ax.set_ylabel(seen_label)
     ax.set_xlim(-2, 102)
     ax.set_ylim(-2, 102)
-    ax.set_title(
-        f"Seen/unseen trade-off, split {split} (markers: where the fitted model "
-        "predicts)",
-        fontsize=9,
-    )
+    ax.set_title(f"{title}\n(markers: where the fitted model predicts)", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()

@@ -149,13 +149,26 @@ def image_less_summary(y_true, y_pred, proba, classes, counts):
         acc_seen, acc_unseen, biases = seen_unseen_curve(
             y_true, scores, classes=classes, seen_classes=seen
         )
+        right = y_pred == y_true
         out["seen_unseen_curve"] = {
             "log_bias": biases.tolist(),
             "seen_accuracy": acc_seen.tolist(),
             "unseen_accuracy": acc_unseen.tolist(),
+            # where this model predicts: mean accuracy per species of each group
+            "operating_point": {
+                "seen": _species_mean(right, y_true, ~of_image_less),
+                "unseen": _species_mean(right, y_true, of_image_less),
+            },
         }
         out["ausuc"] = area_under_curve(acc_seen, acc_unseen)
     return out
+
+
+def _species_mean(right, y_true, mask):
+    """Mean over species of the share of their images named right."""
+    return float(
+        np.mean([right[mask & (y_true == c)].mean() for c in np.unique(y_true[mask])])
+    )
 
 
 def image_less_sentence(summary):
@@ -186,32 +199,26 @@ def image_less_sentence(summary):
 
 
 def plot_curve(summary, path):
-    """The seen/image-less accuracy curve (Chao et al., 2016)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """The seen/image-less accuracy curve (Chao et al., 2016), with this model's point."""
+    from ..benchmark._plots import plot_seen_unseen_curves
 
     curve = summary["seen_unseen_curve"]
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    ax.plot(
-        np.asarray(curve["unseen_accuracy"]) * 100,
-        np.asarray(curve["seen_accuracy"]) * 100,
-        drawstyle="steps-post",
+    point = (curve["operating_point"]["seen"], curve["operating_point"]["unseen"])
+    plot_seen_unseen_curves(
+        {
+            "model": (
+                curve["seen_accuracy"],
+                curve["unseen_accuracy"],
+                point,
+                summary["ausuc"],
+            )
+        },
+        {"model": "this model"},
+        path,
+        title="Species with and without training images: the trade-off",
+        unseen_label="species without training images: accuracy (%)",
+        seen_label="species with training images: accuracy (%)",
     )
-    ax.set_xlabel("species without training images: accuracy (%)")
-    ax.set_ylabel("species with training images: accuracy (%)")
-    ax.set_xlim(-2, 102)
-    ax.set_ylim(-2, 102)
-    ax.set_title(
-        f"Seen/image-less trade-off, area {summary['ausuc']:.3f}\n(each point: "
-        "one constant between the two groups)",
-        fontsize=9,
-    )
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
 
 
 def run(args):

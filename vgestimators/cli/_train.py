@@ -484,9 +484,16 @@ def run(args):
     from ..utils._device import resolve_device
 
     embedder = model.steps[0][1]
+    holdouts = model.calibration_cv or 0
     say(
         f"training {embedder.backbone} at {embedder.image_size} px for "
-        f"{embedder.max_epochs} epochs on {resolve_device(embedder.device)}",
+        f"{embedder.max_epochs} epochs on {resolve_device(embedder.device)}"
+        + (
+            f": first {holdouts} time(s) without a hold-out of images, on which "
+            "the aligner's constants are chosen, then on all images"
+            if holdouts
+            else ""
+        ),
         args.quiet,
     )
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -198,9 +198,8 @@ def area_under_curve(seen, unseen):
     return float(np.trapezoid(ys, xs))
 
 
-def _score_inputs(y_true, y_score, classes, seen_classes, name="y_score"):
-    """Validated arrays: scores, target columns, seen column mask."""
-    y_true = np.asarray(y_true)
+def _check_scores(y_true, y_score, classes, name):
+    """``y_score`` as a float array of shape (n_samples, n_classes)."""
     y_score = np.asarray(y_score, dtype=float)
     classes = np.asarray(classes)
     if y_score.ndim != 2 or y_score.shape != (len(y_true), len(classes)):
@@ -208,6 +207,13 @@ def _score_inputs(y_true, y_score, classes, seen_classes, name="y_score"):
             f"{name} must have shape (n_samples, n_classes) = ({len(y_true)}, "
             f"{len(classes)}); got {y_score.shape}."
         )
+    return y_score, classes
+
+
+def _score_inputs(y_true, y_score, classes, seen_classes):
+    """Validated arrays: scores, target columns, seen column mask."""
+    y_true = np.asarray(y_true)
+    y_score, classes = _check_scores(y_true, y_score, classes, "y_score")
     index = {c: i for i, c in enumerate(classes.tolist())}
     target = np.array([index.get(c, -1) for c in y_true.tolist()], dtype=np.intp)
     if (target < 0).any():
@@ -338,13 +344,7 @@ def expected_calibration_error(y_true, y_proba, *, classes, n_bins=15):
     ...                                  classes=["a", "b"], n_bins=10), 3)
     0.4
     """
-    y_proba = np.asarray(y_proba, dtype=float)
-    classes = np.asarray(classes)
-    if y_proba.ndim != 2 or y_proba.shape != (len(y_true), len(classes)):
-        raise ValueError(
-            f"y_proba must have shape (n_samples, n_classes) = ({len(y_true)}, "
-            f"{len(classes)}); got {y_proba.shape}."
-        )
+    y_proba, classes = _check_scores(y_true, y_proba, classes, "y_proba")
     if n_bins < 1:
         raise ValueError(f"n_bins must be at least 1; got {n_bins}.")
     confidence = y_proba.max(axis=1)

@@ -28,7 +28,7 @@ class SpeciesPipeline(Pipeline):
     network, and the final step (the default
     :class:`~vgestimators.VisualGeneticAligner`) chooses its constants on
     those held-out embeddings (the DNA test, shrinkage, the balance between
-    species with and without images, temperature, the open-set threshold);
+    species with and without images, the open-set threshold);
     then the Pipeline is fitted on all images with those choices. A network
     fits its own training images more tightly than new ones, so constants
     chosen on its training embeddings would be biased; this is the zero-shot

@@ -17,6 +17,16 @@ X : array-like of shape (n_samples, n_features)
     Visual embeddings."""
 
 
+#: Parameters section of a fit on visual embeddings (X, y).
+_FIT_XY = """\
+Parameters
+----------
+X : array-like of shape (n_samples, n_features)
+    Visual embeddings of the training images.
+y : array-like of shape (n_samples,)
+    Class (species) label of each image."""
+
+
 def _returns(text):
     """A method's Parameters (``X`` only) and Returns sections."""
     return f"{_X_PARAMETERS}\n\nReturns\n-------\n{text}"
@@ -26,31 +36,22 @@ def _returns(text):
 DOCS = {
     # ---------------------------------------------- methods on embeddings X
     "X_parameters": _X_PARAMETERS,
-    "fit_parameters": """\
-Parameters
-----------
-X : array-like of shape (n_samples, n_features)
-    Visual embeddings of the training images.
-y : array-like of shape (n_samples,)
-    Class (species) label of each image.
+    "fit_parameters": f"""\
+{_FIT_XY}
 
 Returns
 -------
 self : object
     The fitted estimator.""",
-    "fit_held_out_parameters": """\
-Parameters
-----------
-X : array-like of shape (n_samples, n_features)
-    Visual embeddings of the training images.
-y : array-like of shape (n_samples,)
-    Class (species) label of each image.
+    "fit_held_out_parameters": f"""\
+{_FIT_XY}
 X_val : array-like of shape (n_val_samples, n_features), default=None
     Embeddings of held-out images, made the way new images will be (by a
     network that never trained on them). The constants (DNA test,
-    shrinkage, seen bias, temperature, novelty threshold) are then chosen
-    on them instead of on leave-one-out simulations of the training
-    embeddings. Species of ``y_val`` absent from ``y`` but with an anchor
+    shrinkage, seen bias, novelty threshold) are then chosen on them
+    instead of on leave-one-out simulations of the training embeddings (the
+    temperature stays on the training embeddings' leave-one-out scores,
+    where it measured better calibrated). Species of ``y_val`` absent from ``y`` but with an anchor
     are scored as image-less species; without any, held-out images of seen
     species are also scored against their DNA prototype alone. Held-out
     images of species the rule cannot know (no anchor, no image) are left
