@@ -383,13 +383,15 @@ def test_the_shared_embedder_trains_once_per_split(tmp_path, monkeypatch):
         out=str(tmp_path),
         progress=False,
         tsne=False,
-        methods=("triplet", "ncm", "prototype", "finetuned"),
+        methods=("triplet", "ncm", "prototype", "prototype_shuffled", "finetuned"),
         finetune_epochs=2,
     )
     result = run_benchmark(config)
-    # one triplet training (shared by three rows), one fine-tuning from it
-    assert trained == [(1, False), (2, True)]
-    assert len(result.scores) == 4
+    # one triplet training (shared by four rows), one training without the
+    # calibration hold-out (shared by the default row and its control), one
+    # fine-tuning from the first
+    assert trained == [(1, False), (1, False), (2, True)]
+    assert len(result.scores) == 5
     # the fit times of the rows that loaded it still count its training
     times = result.scores.set_index("method")["fit_time"]
     assert times["finetuned"] > times["ncm"] > 0

@@ -247,6 +247,7 @@ from sklearn.pipeline import Pipeline
 
 from vgestimators import GeneticAnchors, TripletImageEmbedder, VisualGeneticAligner
 from vgestimators.benchmark import shuffle_species
+from vgestimators.pipeline import SpeciesPipeline
 from vgestimators.vision import SoftmaxImageClassifier
 ```
 
@@ -313,6 +314,18 @@ def _printable(method, pipeline):
 
 
 _NOTES = {
+    "prototype": (
+        "A `SpeciesPipeline` with `calibration_cv=1`: before the fit on all "
+        "training images, a clone is fitted without a hold-out (about one "
+        "species in six held out entirely, a third of the other species' "
+        "images), and the aligner chooses its constants on the held-out "
+        "images, embedded by that clone's network (the cache shares that "
+        "network with the control row)."
+    ),
+    "prototype_shuffled": (
+        "The default row with the species names of the sequences permuted "
+        "across species (`shuffled_sequences`), cross-fitted the same way."
+    ),
     "aligned": (
         "The embedder is the one of `triplet` (trained once per split through "
         "the cache, and loaded here); the aligner's anchors are GeneticAnchors fitted on all species' sequences "
