@@ -144,6 +144,7 @@ class VisualGeneticAligner(
         projected, and enter the neighbourhood term), and in the anchor and
         hybrid rules it receives its k-NN share (see Notes).
     ${training_parameters}
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -184,6 +185,7 @@ class VisualGeneticAligner(
     Notes
     -----
     ${projection_notes}
+
     Examples
     --------
     >>> import numpy as np
