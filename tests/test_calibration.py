@@ -203,7 +203,7 @@ def test_held_out_arguments_are_checked():
             y_val=d.y_test,
             held_out=[(fitted, d.X_test, d.y_test)],
         )
-    with pytest.raises(ValueError, match="fitted prototype rules"):
+    with pytest.raises(ValueError, match="needs a fitted prototype rule"):
         clf.fit(d.X_train, d.y_train, held_out=[(StandardScaler(), d.X_test, d.y_test)])
     knn = VisualGeneticAligner(anchors=d.anchors, classifier="knn", max_epochs=2)
     with pytest.raises(ValueError, match="classifier='knn' has none to choose"):
@@ -283,8 +283,35 @@ def test_cross_fitting_skips_final_steps_without_constants():
     CountingScaler.fits = 0
     pipe = SpeciesPipeline(
         [("scale", CountingScaler()), ("ncm", NearestCentroid())], calibration_cv=1
-    ).fit(d.X_train, d.y_train)
+    )
+    with pytest.warns(UserWarning, match="calibration_cv=1 is not used"):
+        pipe.fit(d.X_train, d.y_train)
     assert CountingScaler.fits == 1 and pipe.calibration_ is None
+    # the rule alone cross-fits too
+    rule = SpeciesPipeline(
+        [
+            ("scale", CountingScaler()),
+            ("rule", GeneticPrototypeClassifier(anchors=d.anchors)),
+        ],
+        calibration_cv=1,
+    ).fit(d.X_train, d.y_train)
+    assert rule.calibration_.source == "held-out images"
+
+
+def test_held_out_input_errors_come_before_training_and_name_the_problem():
+    d = make_linked_embeddings(random_state=0)
+    CountingScaler.fits = 0
+    pipe = _pipeline(d.anchors, calibration_cv=1)
+    with pytest.raises(ValueError, match="aligner__X_val and calibration_cv"):
+        pipe.fit(d.X_train, d.y_train, aligner__X_val=d.X_test, aligner__y_val=d.y_test)
+    assert CountingScaler.fits == 0
+    clf = GeneticPrototypeClassifier(anchors=d.anchors)
+    as_text = d.y_test.astype(str)  # the rule was fitted on integer labels
+    with pytest.raises(ValueError, match="no held-out label is a class of the rule"):
+        clf.fit(d.X_train, d.y_train, X_val=d.X_test, y_val=as_text)
+    fitted = clone(clf).fit(d.X_train, d.y_train)
+    with pytest.raises(ValueError, match=r"held_out\[0\]: the embeddings have shape"):
+        clf.fit(d.X_train, d.y_train, held_out=[(fitted, d.X_test[:, :5], d.y_test)])
 
 
 def test_search_with_ordinary_folds_is_warned_held_out_species_folds_are_not():

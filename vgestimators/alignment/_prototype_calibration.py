@@ -12,7 +12,9 @@ them:
 - :func:`calibrate_on_held_out`: images the network never trained on, some
   of them of species held out entirely (cross-fitting). Right when the
   embeddings come from a network trained on the training images, which has
-  fitted them more closely than it will fit new ones.
+  fitted them more closely than it will fit new ones. The temperature is
+  the exception: it stays on the final rule's leave-one-out scores (see
+  that function).
 """
 
 from dataclasses import dataclass
@@ -215,12 +217,12 @@ class HeldOutFold:
     @classmethod
     def from_rule(cls, state, X, y):
         classes = state.classes
-        y = np.asarray(y)
-        try:
-            known = np.isin(y, classes)
-        except TypeError:
-            known = np.array([label in set(classes.tolist()) for label in y])
-        target = np.searchsorted(classes, y[known])
+        # by value and type: "3" is not the class 3
+        index = {label: i for i, label in enumerate(classes.tolist())}
+        found = [index.get(label, -1) for label in np.asarray(y).tolist()]
+        target = np.asarray(found, dtype=np.intp)
+        known = target >= 0
+        target = target[known]
         return cls(
             state,
             normalize_rows(np.asarray(X, float)[known]),
@@ -229,7 +231,7 @@ class HeldOutFold:
         )
 
     def held_out_means(self):
-        """Means of the held-out images of the map's species and of the unseen."""
+        """Held-out means of the map's species and of the held-out species."""
         state, prior = self.state, self.state.prior
         n_classes = len(state.classes)
         counts = np.bincount(self.target, minlength=n_classes).astype(float)
@@ -243,23 +245,17 @@ class HeldOutFold:
         spread = float(((means[have] - means[have].mean(0)) ** 2).sum(1).mean())
         weight = np.where(have, 1.0 / (spread + within / np.maximum(counts, 1)), 0.0)
         data = prior.map_data
-        if data is None:  # no map learned: nothing for the DNA test
-            return None, means, weight
         seen_index = np.flatnonzero(have[prior.train])
         seen_cls = prior.train[seen_index]
         unseen_cls = np.flatnonzero(have & ~state.seen & state.anchored)
-        return (
-            HeldOutMeans(
-                map_data=data,
-                seen_index=seen_index,
-                seen_means=means[seen_cls],
-                seen_weights=weight[seen_cls],
-                unseen_anchors=data.class_anchor[unseen_cls],
-                unseen_means=means[unseen_cls],
-                unseen_weights=weight[unseen_cls],
-            ),
-            means,
-            weight,
+        return HeldOutMeans(
+            map_data=data,
+            seen_index=seen_index,
+            seen_means=means[seen_cls],
+            seen_weights=weight[seen_cls],
+            unseen_anchors=data.class_anchor[unseen_cls],
+            unseen_means=means[unseen_cls],
+            unseen_weights=weight[unseen_cls],
         )
 
 
@@ -295,16 +291,22 @@ def calibrate_on_held_out(folds, params, rng, *, state, U, y_cls):
     -------
     calibration : Calibration
     """
-    summaries = [fold.held_out_means() for fold in folds]
-    testable = all(f.state.prior.kind not in ("none", "mean") for f in folds)
+    # hold-outs whose rule learned a map from DNA (a hold-out with too few
+    # species for one says nothing about the DNA)
+    mapped = [f for f in folds if f.state.prior.kind not in ("none", "mean")]
     p_value = None
-    if params["prior"] == "auto" and params["dna_test"] is not None and testable:
+    if params["prior"] == "auto" and params["dna_test"] is not None and mapped:
         p_value, _ = held_out_p_value(
-            [s[0] for s in summaries], DNA_TEST_PERMUTATIONS, rng
+            [f.held_out_means() for f in mapped], DNA_TEST_PERMUTATIONS, rng
         )
-    use_dna = all(
-        dna_decision(f.state, params["prior"], params["dna_test"], p_value)
-        for f in folds
+    # the final rule must have a map too, and the test (if run) must pass
+    use_dna = (
+        bool(mapped)
+        and dna_decision(state, params["prior"], None, None)
+        and all(
+            dna_decision(f.state, params["prior"], params["dna_test"], p_value)
+            for f in mapped
+        )
     )
     if params["shrinkage"] == "auto":
         kappa = _held_out_kappa(folds, use_dna)

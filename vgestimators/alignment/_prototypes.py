@@ -103,8 +103,9 @@ class GeneticPrototypeClassifier(
     temperature : "auto" or float, default="auto"
         Softmax temperature of :meth:`predict_proba`; "auto" minimises the
         class-balanced log-loss of the training images' leave-one-image-out
-        scores (with held-out images too: fitted on the hold-out's weaker
-        network, it left the final model under-confident).
+        scores. This holds also when ``fit`` gets held-out images: fitted on
+        those, from the hold-out's weaker network, it left the final model
+        under-confident.
     zero_shot : bool, default=True
         Let anchor classes without training images join ``classes_``.
     missing_anchors : {"raise", "visual_only"}, default="raise"
@@ -311,9 +312,10 @@ class GeneticPrototypeClassifier(
             held_out = [(self, X_val, y_val)]
         if held_out:
             folds = [
-                HeldOutFold.from_rule(_rule_state(rule), Z, labels)
-                for rule, Z, labels in held_out
+                HeldOutFold.from_rule(_rule_state(rule, k), Z, labels)
+                for k, (rule, Z, labels) in enumerate(held_out)
             ]
+            _check_folds(folds, held_out)
             calibration = calibrate_on_held_out(
                 folds, params, rng, state=self._state, U=U, y_cls=y_cls
             )
@@ -322,6 +324,10 @@ class GeneticPrototypeClassifier(
         self._finish(calibration)
         self._log_prior = self._class_log_weights(y)
         return self
+
+    def calibrates_on_held_out(self):
+        """Whether ``fit`` takes held-out embeddings (always, for this rule)."""
+        return True
 
     def _check_held_out(self, X_val, y_val):
         X_val = validate_data(
@@ -333,9 +339,10 @@ class GeneticPrototypeClassifier(
         )
         check_finite_rows(X_val, "X_val")
         y_val = np.asarray(y_val)
-        if len(y_val) != len(X_val):
+        if y_val.ndim != 1 or len(y_val) != len(X_val):
             raise ValueError(
-                f"X_val has {len(X_val)} rows and y_val {len(y_val)} labels."
+                f"X_val has {len(X_val)} rows and y_val {len(y_val)} labels; "
+                f"y_val must be 1-D (its shape is {y_val.shape})."
             )
         return X_val, y_val
 
@@ -537,14 +544,43 @@ class GeneticPrototypeClassifier(
         return self._label_unknown(y_pred, scores.max(axis=1), threshold, unknown_label)
 
 
-def _rule_state(rule):
+def _rule_state(rule, k=0):
     """The fitted :class:`RuleState` of a prototype rule or of an aligner using one."""
-    rule = getattr(rule, "prototype_classifier_", rule)
-    state = getattr(rule, "_state", None)
+    inner = getattr(rule, "prototype_classifier_", rule)
+    state = getattr(inner, "_state", None)
     if state is None:
         raise ValueError(
-            "held_out needs fitted prototype rules (GeneticPrototypeClassifier, "
-            f"or VisualGeneticAligner with classifier='prototype'); got "
-            f"{type(rule).__name__}."
+            f"held_out[{k}] needs a fitted prototype rule "
+            "(GeneticPrototypeClassifier, or VisualGeneticAligner with "
+            f"classifier='prototype'); got {type(rule).__name__}"
+            + (
+                f" with classifier={rule.classifier!r}."
+                if hasattr(rule, "classifier")
+                else "."
+            )
         )
     return state
+
+
+def _check_folds(folds, held_out):
+    """Each hold-out's embeddings fit its rule; some held-out image is usable."""
+    for k, (fold, (_, Z, labels)) in enumerate(zip(folds, held_out, strict=True)):
+        n_features = fold.state.means.shape[1]
+        if np.ndim(Z) != 2 or np.shape(Z)[1] != n_features:
+            raise ValueError(
+                f"held_out[{k}]: the embeddings have shape {np.shape(Z)}, the "
+                f"rule was fitted on {n_features} features."
+            )
+        if len(Z) != len(labels):
+            raise ValueError(
+                f"held_out[{k}]: {len(Z)} embeddings and {len(labels)} labels."
+            )
+    if not any(len(fold.target) for fold in folds):
+        labels = np.asarray(held_out[0][2])
+        classes = folds[0].state.classes
+        raise ValueError(
+            "no held-out label is a class of the rule, so nothing can be "
+            f"chosen on them: held-out labels such as {labels[:3].tolist()} "
+            f"(dtype {labels.dtype}), classes such as {classes[:3].tolist()} "
+            f"(dtype {classes.dtype})."
+        )

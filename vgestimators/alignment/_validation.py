@@ -58,6 +58,6 @@ def warn_if_no_image_less_images(classifier, y):
             "over seen_bias, objective or novelty settings on such folds favours "
             "never naming those species. Search with folds that hold species "
             "out of training (vgestimators.model_selection.HeldOutSpeciesSplit) "
-            "to tune these; the defaults choose them on held-out species already "
-            "(SpeciesPipeline(calibration_cv=1))."
+            "to tune these; make_species_pipeline (SpeciesPipeline with "
+            "calibration_cv=1) chooses them on held-out species already."
         )

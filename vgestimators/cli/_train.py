@@ -396,7 +396,9 @@ def calibration_lines(aligner, image_less):
         lines.append(
             f"- chosen on held-out images ({cal.n_folds} hold-out(s)): "
             f"{cal.n_images} images of species with training images and "
-            f"{cal.n_unseen_images} of species held out entirely, embedded by a "
+            f"{cal.n_unseen_images} scored as images of species without any "
+            "(held out entirely, or, where none could be, images of seen "
+            "species scored against their DNA prototype alone), embedded by a "
             "network trained on the other images (new images lie farther from "
             "their species than training images do)"
         )
@@ -418,8 +420,8 @@ def calibration_lines(aligner, image_less):
     threshold = (
         "none (--novelty-rate sets one)"
         if cal.novelty_threshold is None
-        else f"{cal.novelty_threshold:.4f} ({cal.novelty_rate:.0%} of held-out "
-        "images of known species flagged)"
+        else f"{cal.novelty_threshold:.4f} ({cal.novelty_rate:.0%} of the "
+        f"{cal.source} of known species flagged)"
     )
     lines.append(
         f"- constants: shrinkage {cal.shrinkage:.3g} images, seen bias "

@@ -70,10 +70,6 @@ class StackingEvidence:
             *(np.concatenate([getattr(p, name) for p in parts]) for name in _FIELDS)
         )
 
-    def keep(self, mask):
-        """The evidence of the images in ``mask``."""
-        return type(self)(*(getattr(self, name)[mask] for name in _FIELDS))
-
     def correct(self, bias):
         """Whether each image is named right at seen bias ``bias``."""
         seen_ok = (self.own > self.rival_seen) & (self.own - bias > self.rival_unseen)
@@ -195,7 +191,8 @@ def area_under_curve(seen, unseen):
     ys = np.array([unseen[seen == x].max() for x in xs])
     ys = np.maximum.accumulate(ys[::-1])[::-1]
     xs, ys = np.concatenate([[0.0], xs]), np.concatenate([[ys[0]], ys])
-    return float(np.trapezoid(ys, xs))
+    # the trapezoid rule (np.trapezoid exists from NumPy 2.0 on only)
+    return float(np.sum(np.diff(xs) * (ys[1:] + ys[:-1]) / 2.0))
 
 
 def _check_scores(y_true, y_score, classes, name):

@@ -3,6 +3,7 @@
 from sklearn.pipeline import Pipeline
 
 from ..utils._docstrings import substitute
+from ..utils._warnings import warn_user
 
 
 @substitute
@@ -46,8 +47,12 @@ class SpeciesPipeline(Pipeline):
         images; fixed seed), pooled; a splitter is used as it is (it should
         hold some species out entirely). None: the final step chooses its
         constants on the training embeddings. Only used when the final step
-        calibrates on held-out embeddings (``calibrates_on_held_out()``);
-        fit parameters go to every clone as they are.
+        calibrates on held-out embeddings (``calibrates_on_held_out()``:
+        :class:`~vgestimators.VisualGeneticAligner` with its default rule,
+        :class:`~vgestimators.alignment.GeneticPrototypeClassifier`); a
+        warning says so otherwise. Fit parameters go to every clone as they
+        are; held-out embeddings of your own (``<final>__X_val``) and
+        ``calibration_cv`` exclude each other.
     transform_input : list of str or None, default=None
         As in :class:`~sklearn.pipeline.Pipeline`.
     memory : str, object with the joblib.Memory interface or None, \
@@ -177,7 +182,24 @@ default=None
         self.species_report_ = self.check_species(y)
         final_name, final = self.steps[-1]
         calibrates = getattr(final, "calibrates_on_held_out", lambda: False)()
+        if self.calibration_cv is not None and not calibrates:
+            warn_user(
+                f"calibration_cv={self.calibration_cv!r} is not used: the final "
+                f"step {type(final).__name__} chooses no constants on held-out "
+                "embeddings."
+            )
         if self.calibration_cv is not None and calibrates:
+            given = [
+                name
+                for name in ("X_val", "y_val", "held_out")
+                if f"{final_name}__{name}" in params
+            ]
+            if given:
+                raise ValueError(
+                    f"{final_name}__{given[0]} and calibration_cv both give the "
+                    "final step held-out embeddings; pass one (calibration_cv="
+                    "None to use your own)."
+                )
             held_out = cross_fit(self, X, y, params)
             params = {**params, f"{final_name}__held_out": held_out}
         result = getattr(super(), method)(X, y, **params)
