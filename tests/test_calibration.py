@@ -305,6 +305,10 @@ def test_held_out_input_errors_come_before_training_and_name_the_problem():
     with pytest.raises(ValueError, match="aligner__X_val and calibration_cv"):
         pipe.fit(d.X_train, d.y_train, aligner__X_val=d.X_test, aligner__y_val=d.y_test)
     assert CountingScaler.fits == 0
+    bad = _pipeline(d.anchors, calibration_cv=1).set_params(aligner__objective="all")
+    with pytest.raises(ValueError, match="objective"):
+        bad.fit(d.X_train, d.y_train)
+    assert CountingScaler.fits == 0  # refused before anything trained
     clf = GeneticPrototypeClassifier(anchors=d.anchors)
     as_text = d.y_test.astype(str)  # the rule was fitted on integer labels
     with pytest.raises(ValueError, match="no held-out label is a class of the rule"):

@@ -179,6 +179,10 @@ default=None
         """Check the species names, cross-fit if asked, then run ``method``."""
         from ._cross_fit import cross_fit
 
+        # parameter errors before any step trains, not after the network
+        for _, _, step in self._iter(with_final=True, filter_passthrough=True):
+            if hasattr(step, "_parameter_constraints"):
+                step._validate_params()
         self.species_report_ = self.check_species(y)
         final_name, final = self.steps[-1]
         calibrates = getattr(final, "calibrates_on_held_out", lambda: False)()
