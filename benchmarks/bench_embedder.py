@@ -201,7 +201,7 @@ def embedder_training(X, y, args, steps):
         lr_schedule=args.lr_schedule,
         loss="triplet",
         miner="semihard",
-        margin=0.2,
+        triplet_margin=0.2,
         sampler="m_per_class",
         m_per_class=4,
         augment=False,

@@ -15,7 +15,11 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from vgestimators.alignment import AnchorProjectionClassifier, VisualGeneticAligner
+from vgestimators.alignment import (
+    AnchorProjectionClassifier,
+    GeneticPrototypeClassifier,
+    VisualGeneticAligner,
+)
 from vgestimators.alignment._projection import NeighbourhoodLoss, train_projection
 from vgestimators.datasets import make_linked_embeddings
 from vgestimators.losses import CosineAlignmentLoss
@@ -563,11 +567,23 @@ def test_grid_search_over_aligner_params(small):
     X, y, anchors = small
     grid = GridSearchCV(
         VisualGeneticAligner(anchors=anchors, max_epochs=20, random_state=0),
-        {"classifier": ["knn", "anchor"], "margin": [0.2, 0.5]},
+        {"classifier": ["knn", "anchor"], "alignment_margin": [0.2, 0.5]},
         cv=3,
     ).fit(X, y)
     assert len(grid.cv_results_["params"]) == 4
     assert grid.best_score_ > 0.8
+
+
+def test_old_margin_name_warns_and_gives_the_same_fit(small):
+    # `margin` (the cosine hinge) was renamed `alignment_margin`: the
+    # embedder's `alignment_margin` is the same margin of the same loss
+    X, y, anchors = small
+    settings = dict(anchors=anchors, classifier="anchor", max_epochs=5, random_state=0)
+    new = VisualGeneticAligner(alignment_margin=0.2, **settings).fit(X, y)
+    with pytest.warns(FutureWarning, match="renamed `alignment_margin`"):
+        old = VisualGeneticAligner(margin=0.2, **settings).fit(X, y)
+    np.testing.assert_array_equal(old.predict_proba(X), new.predict_proba(X))
+    assert "margin" in old.get_params() and old.get_params()["margin"] == 0.2
 
 
 @pytest.mark.gpu
@@ -603,3 +619,27 @@ def test_aligner_fits_the_projection_classifier_it_names():
     proto.set_params(classifier="knn")
     with pytest.raises(ValueError, match="fitted with classifier='prototype'"):
         proto.predict(X)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda a: GeneticPrototypeClassifier(anchors=a, missing_anchors="visual_only"),
+        lambda a: AnchorProjectionClassifier(anchors=a, missing_anchors="visual_only"),
+        lambda a: VisualGeneticAligner(anchors=a, missing_anchors="visual_only"),
+        lambda a: VisualGeneticAligner(
+            anchors=a, classifier="knn", missing_anchors="visual_only"
+        ),
+    ],
+)
+def test_no_class_with_an_anchor_raises_in_every_rule(make):
+    # the twins agree: DNA that pairs with no species of y is an error (the
+    # prototype rule used to warn and fit nearest class mean, the projection
+    # rules raised), found by check_species before any fit
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(12, 4)), np.repeat(["a", "b", "c"], 4)
+    clf = make({"x": rng.normal(size=3), "z": rng.normal(size=3)})
+    with pytest.raises(ValueError, match="no class of y has an anchor"):
+        clf.check_species(y)
+    with pytest.raises(ValueError, match="NearestCentroid"):
+        clf.fit(X, y)

@@ -165,6 +165,27 @@ def test_epoch_progress_repr_shows_its_arguments():
     assert repr(EpochProgress()) == "EpochProgress()"
 
 
+def test_one_progress_bar_on_stderr_for_epochs_and_the_command_line(capsys):
+    from types import SimpleNamespace
+
+    from vgestimators.benchmark._progress import EpochProgress
+    from vgestimators.utils._progress import progress
+
+    assert list(progress(range(3), enabled=False, desc="silent")) == [0, 1, 2]
+    with progress(total=2, desc="shown", unit="img") as bar:
+        bar.update(2)
+    net = SimpleNamespace(max_epochs=2, history=[])
+    for enabled in (False, True):
+        callback = EpochProgress(desc="triplet", enabled=enabled).initialize()
+        callback.on_train_begin(net)
+        callback.on_epoch_end(net)
+        callback.on_train_end(net)
+    out, err = capsys.readouterr()
+    assert out == "" and "silent" not in err
+    assert "shown: 100%" in err and "2/2" in err
+    assert err.count("triplet") >= 1
+
+
 # -- (c) the sample figure --------------------------------------------------
 
 

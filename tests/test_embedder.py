@@ -320,8 +320,10 @@ def test_clone_get_set_params_with_skorch_settings():
     assert params["device"] == "auto"
     copy = clone(emb)
     assert copy.get_params()["module__dropout"] == 0.1
-    copy.set_params(iterator_valid__batch_size=7, margin=0.3, module__dropout=0.0)
-    assert copy.iterator_valid__batch_size == 7 and copy.margin == 0.3
+    copy.set_params(
+        iterator_valid__batch_size=7, triplet_margin=0.3, module__dropout=0.0
+    )
+    assert copy.iterator_valid__batch_size == 7 and copy.triplet_margin == 0.3
     assert copy.module__dropout == 0.0 and emb.module__dropout == 0.1
     with pytest.raises(ValueError, match="Invalid parameter"):
         copy.set_params(not_a_param=1)
@@ -351,6 +353,33 @@ def test_module_params_reach_the_network(data):
         m.out_features for m in emb.net_.module_.head if hasattr(m, "out_features")
     ]
     assert widths == [32, 16]
+
+
+def test_margin_is_the_deprecated_name_of_triplet_margin(recwarn):
+    classes = ["a", "b"]
+    new = _embedder(loss="triplet", miner="semihard", triplet_margin=0.3)
+    new.initialize(classes)
+    assert not [w for w in recwarn if issubclass(w.category, FutureWarning)]
+    old = _embedder(loss="triplet", miner="semihard", margin=0.3)
+    assert old.get_params()["margin"] == 0.3
+    with pytest.warns(FutureWarning, match="`margin` was renamed `triplet_margin`"):
+        old.initialize(classes)
+    for emb in (new, old):
+        assert emb.net_.criterion_.metric_loss.margin == 0.3
+        assert emb.net_.criterion_.miner.margin == 0.3
+    # the old name keeps its old constraint; "deprecated" is its default
+    assert TripletImageEmbedder().get_params()["margin"] == "deprecated"
+    with pytest.raises(InvalidParameterError, match="'margin'"):
+        _embedder(margin=-1.0).initialize(classes)
+
+
+def test_embedder_pickled_before_the_rename_loads():
+    state = _embedder(triplet_margin=0.3).__getstate__()
+    state["margin"] = state.pop("triplet_margin")  # as such pickles hold it
+    old = TripletImageEmbedder.__new__(TripletImageEmbedder)
+    old.__setstate__(state)
+    params = clone(old).get_params()
+    assert params["triplet_margin"] == 0.3 and params["margin"] == "deprecated"
 
 
 @pytest.mark.parametrize("dump", ["pickle", "joblib"])
@@ -563,7 +592,8 @@ def test_init_of_another_network_says_what_differs(data, fitted, monkeypatch):
     )
     with pytest.raises(ValueError, match=r"'embedding_dim': 16\} against"):
         _embedder(embedding_dim=8, init=_embedder()).fit(X, y)
-    anchors = {c: np.ones(3) * i for i, c in enumerate(np.unique(y)[:-1])}
+    rng = np.random.default_rng(0)
+    anchors = {c: rng.normal(size=3) for c in np.unique(y)[:-1]}
     with pytest.raises(ValueError, match="no anchor for classes"):
         _embedder(
             alignment_anchors=anchors, alignment_weight=1.0, init=_embedder()

@@ -159,8 +159,19 @@ def test_genetic_anchors_estimator_is_accepted(data):
     "make_anchors, match",
     [
         (
-            lambda labels: {label: np.ones(3) for label in labels[:2]},
+            lambda labels: {label: np.eye(3)[i] for i, label in enumerate(labels[:2])},
             "no anchor for classes",
+        ),
+        (
+            # the checks of genetics.read_anchors, as for the aligners
+            lambda labels: {label: np.ones(3) for label in labels},
+            "all anchors are identical",
+        ),
+        (
+            lambda labels: {
+                label: np.arange(3.0) * i for i, label in enumerate(labels)
+            },
+            r"anchors of classes \[.*\] are all-zero",
         ),
         (
             lambda labels: {label: np.ones(2 + i) for i, label in enumerate(labels)},
@@ -179,3 +190,32 @@ def test_bad_anchors(data, make_anchors, match):
         emb.fit(X, y)
     with pytest.raises(ValueError, match="needs alignment_anchors"):
         _embedder(alignment_weight=1.0).fit(X, y)
+
+
+def test_all_zero_alignment_anchor_is_refused_before_any_network(data, monkeypatch):
+    # one anchor parser for the package (genetics.read_anchors): the
+    # embedder gets the aligners' checks, before a network is even built
+    from vgestimators.vision import _net
+
+    X, y = data
+    classes = np.unique(y).tolist()
+    rng = np.random.default_rng(0)
+    anchors = {c: rng.normal(size=6) for c in classes}
+    anchors[classes[2]] = np.zeros(6)
+    built = []
+    monkeypatch.setattr(
+        _net.EmbedderNet, "initialize", lambda net: built.append(net) or net
+    )
+    emb = _embedder(alignment_anchors=anchors, alignment_weight=0.5)
+    with pytest.raises(
+        ValueError, match=rf"anchors of classes \['{classes[2]}'\] are all-zero"
+    ):
+        emb.fit(X, y)
+    assert built == [] and not hasattr(emb, "net_")
+    # names are paired as the aligners pair them: case, "_" and spacing
+    respelled = {c.upper(): v for c, v in anchors.items() if c != classes[2]}
+    respelled[classes[2].upper()] = rng.normal(size=6)
+    _, rows = emb.set_params(alignment_anchors=respelled)._alignment(
+        np.asarray(classes, dtype=object)
+    )
+    assert emb.anchors_.index[rows].tolist() == classes

@@ -69,7 +69,7 @@ def test_grid_search_over_embedder_parameters():
     grid = GridSearchCV(
         pipe,
         {
-            "tripletimageembedder__margin": [0.1, 0.4],
+            "tripletimageembedder__triplet_margin": [0.1, 0.4],
             "tripletimageembedder__loss": ["triplet", "reciprocal"],
         },
         cv=StratifiedKFold(2, shuffle=True, random_state=0),
@@ -80,7 +80,9 @@ def test_grid_search_over_embedder_parameters():
     assert len(grid.cv_results_["params"]) == 4
     assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
     best = grid.best_estimator_.named_steps["tripletimageembedder"]
-    assert best.margin == grid.best_params_["tripletimageembedder__margin"]
+    assert (
+        best.triplet_margin == grid.best_params_["tripletimageembedder__triplet_margin"]
+    )
     assert best.loss == grid.best_params_["tripletimageembedder__loss"]
     assert grid.predict(X).shape == y.shape
 

@@ -7,6 +7,7 @@ from PIL import Image
 from sklearn.utils._param_validation import InvalidParameterError
 
 from vgestimators.datasets import load_image_folder, match_species
+from vgestimators.taxonomy import PAIRING_RULES, match_labels
 
 SPECIES = [
     "Orbulina universa",
@@ -81,7 +82,7 @@ def test_unmatched_classes_are_named():
     result, report = match_species(
         images, SPECIES, on_unmatched="ignore", return_report=True
     )
-    assert report.how.tolist() == ["name", "unmatched", "unmatched"]
+    assert report.how.tolist() == ["exact", "unmatched", "unmatched"]
 
 
 def test_mapping_lists_and_none():
@@ -101,7 +102,7 @@ def test_mapping_lists_and_none():
             "Globigerinoides ruber-ruber",
         ),
     }
-    assert report.how.tolist() == ["name", "mapping", "mapping", "excluded"]
+    assert report.how.tolist() == ["exact", "mapping", "mapping", "excluded"]
     # The report relabels sequences with their image class.
     relabel = dict(
         zip(
@@ -132,7 +133,9 @@ def test_mapping_typos_are_errors():
             SPECIES,
             mapping={"Orbulina universe": "Orbulina universa"},
         )
-    with pytest.raises(ValueError, match="not in species.*'Orbulina universe'"):
+    with pytest.raises(
+        ValueError, match="with \\['Orbulina universe'\\], which no species"
+    ):
         match_species(
             ["Orbulina universa"],
             SPECIES,
@@ -247,9 +250,10 @@ def test_real_pfr2_by_name(pfr2):
             images, names, mapping=mapping, return_report=True
         )
     assert len(result) == 32
-    # 30 classes by name (dutertrei in both spellings), ruber by the mapping.
+    # 30 classes by identical names (dutertrei in both spellings), ruber by
+    # the mapping.
     assert report.how.value_counts().to_dict() == {
-        "name": 31,
+        "exact": 31,
         "mapping": 2,
         "epithet": 1,
     }
@@ -282,3 +286,42 @@ def test_epithet_rule_skips_species_claimed_by_name_and_double_claims_fail():
     )
     assert matches == {}
     assert set(report.loc[report.how == "ambiguous", "image_class"]) == {"a", "b"}
+
+
+def test_one_matcher_two_faces_one_vocabulary():
+    # match_labels (anchors against the classes of y) is match_species
+    # without epithets and numbers: the same pairs, said with the same words
+    classes = ["Orbulina universa", "Globigerina_bulloides", "Candeina nitida"]
+    labels = ["Orbulina universa", "globigerina bulloides", "nitida", "Hastigerina x"]
+    relabelled, how = match_labels(labels, classes)
+    matches, report = match_species(
+        classes, labels, by_epithet=False, on_unmatched="ignore", return_report=True
+    )
+    assert how == {"Orbulina universa": "exact", "Globigerina_bulloides": "name"}
+    assert dict(zip(report.image_class, report.how, strict=True)) == {
+        **how,
+        "Candeina nitida": "unmatched",
+    }
+    assert relabelled == [
+        "Orbulina universa",
+        "Globigerina_bulloides",
+        "nitida",
+        "Hastigerina x",
+    ]
+    assert set(report.how) <= set(PAIRING_RULES) | {"unmatched"}
+
+
+def test_match_labels_mapping_in_a_fold_and_spellings_kept_apart():
+    # a mapping key that is no class of this y (a cross-validation fold)
+    # is ignored; classes "A" and "a" keep their own labels
+    relabelled, how = match_labels(
+        ["A", "a", "x y", "X_Y"],
+        ["A", "a", "Q"],
+        mapping={"Q": "x_y", "not here": "A"},
+    )
+    assert relabelled == ["A", "a", "Q", "Q"]
+    assert how == {"Q": "mapping", "A": "exact", "a": "exact"}
+    # labels of other types are paired by equality only
+    assert match_labels([1, 2, 5], [1, 2, 3]) == ([1, 2, 5], {1: "exact", 2: "exact"})
+    with pytest.raises(ValueError, match="string class labels"):
+        match_labels([1, 2], [1, 2], mapping={1: 2})

@@ -75,11 +75,16 @@ def test_default_aligner_against_knn_and_its_shuffled_control(forams_embeddings)
         ).fit(Z_train, y_train)
     pred, pred_control = default.predict(Z_test), control.predict(Z_test)
     print(
-        "few-shot: knn", _per_species(y_test, knn, few),
-        "default", _per_species(y_test, pred, few),
-        "| zero-shot: default", _per_species(y_test, pred, unseen),
-        "control", _per_species(y_test, pred_control, unseen),
-        "| p", default.prototype_classifier_.dna_p_value_,
+        "few-shot: knn",
+        _per_species(y_test, knn, few),
+        "default",
+        _per_species(y_test, pred, few),
+        "| zero-shot: default",
+        _per_species(y_test, pred, unseen),
+        "control",
+        _per_species(y_test, pred_control, unseen),
+        "| p",
+        default.prototype_classifier_.dna_p_value_,
         control.prototype_classifier_.dna_p_value_,
     )
     assert set(unseen) <= set(default.classes_)

@@ -174,6 +174,47 @@ def test_saved_model_round_trip_versions_and_checks(tmp_path, monkeypatch):
         load_model(path)
 
 
+def _with_manifest(path, out, manifest):
+    """A copy of the portable file ``path`` at ``out`` with another manifest."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            if name != "manifest.json":
+                target.writestr(name, source.read(name))
+        target.writestr("manifest.json", manifest)
+    return out
+
+
+def test_portable_file_naming_the_curve_where_it_was_before_utils_still_reads(
+    tmp_path,
+):
+    import zipfile
+
+    from vgestimators.alignment import GeneticPrototypeClassifier
+    from vgestimators.io import export_model, import_model
+
+    data = make_linked_embeddings(random_state=0)
+    model = GeneticPrototypeClassifier(anchors=data.anchors, random_state=0).fit(
+        data.X_train, data.y_train
+    )
+    path = export_model(model, tmp_path / "m.zip")
+    text = zipfile.ZipFile(path).read("manifest.json").decode()
+    new, old = (
+        f"vgestimators.{where}.SeenUnseenCurve"
+        for where in ("utils._stacking", "metrics._zero_shot")
+    )
+    assert new in text
+    older = _with_manifest(path, tmp_path / "older.zip", text.replace(new, old))
+    again = import_model(older)
+    np.testing.assert_array_equal(
+        again.calibration_.curve.seen, model.calibration_.curve.seen
+    )
+    np.testing.assert_array_equal(
+        again.predict(data.X_test), model.predict(data.X_test)
+    )
+
+
 @pytest.fixture(scope="module")
 def fitted_pipe(tmp_path_factory):
     """A small recommended Pipeline fitted on image files and a FASTA file."""
@@ -255,13 +296,7 @@ def test_portable_model_runs_no_code_and_predicts_the_same(fitted_pipe, tmp_path
     def crafted_with(edit):
         tree = json.loads(zipfile.ZipFile(path).read("manifest.json"))
         edit(tree["model"])
-        out = tmp_path / "edited.zip"
-        with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w") as target:
-            for name in source.namelist():
-                if name != "manifest.json":
-                    target.writestr(name, source.read(name))
-            target.writestr("manifest.json", json.dumps(tree))
-        return out
+        return _with_manifest(path, tmp_path / "edited.zip", json.dumps(tree))
 
     def optimizer_to(name):
         return lambda tree: tree["steps"][0][1]["params"].update(

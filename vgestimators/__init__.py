@@ -12,8 +12,7 @@ access of the estimator that needs them.
 """
 
 from .utils._lazy import attach
-
-__version__ = "0.2.0"
+from .utils._versions import __version__ as __version__  # its one home
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
@@ -36,6 +35,7 @@ __getattr__, __dir__, __all__ = attach(
         "metrics",
         "model_selection",
         "pipeline",
+        "taxonomy",
         "vision",
     ],
 )

@@ -137,12 +137,7 @@ class VisualGeneticAligner(
     ${novelty_rate}
         ("prototype" rule.)
     ${unknown_label}
-    missing_anchors : {"raise", "visual_only"}, default="raise"
-        A class of ``y`` without an anchor raises a ValueError listing such
-        classes, or (``"visual_only"``) takes part through the visual k-NN
-        alone: its samples are left out of the alignment loss (they are still
-        projected, and enter the neighbourhood term), and in the anchor and
-        hybrid rules it receives its k-NN share (see Notes).
+    ${missing_anchors}
     ${training_parameters}
 
     Attributes
@@ -231,7 +226,7 @@ class VisualGeneticAligner(
         standardize_anchors=True,
         projection="linear",
         hidden_layer_size=256,
-        margin=0.5,
+        alignment_margin=0.5,
         negatives="random",
         neighbourhood_weight=0.0,
         classifier="prototype",
@@ -259,6 +254,7 @@ class VisualGeneticAligner(
         device="auto",
         random_state=None,
         verbose=0,
+        margin="deprecated",
     ):
         self.anchors = anchors
         self.sequences = sequences
@@ -266,7 +262,7 @@ class VisualGeneticAligner(
         self.standardize_anchors = standardize_anchors
         self.projection = projection
         self.hidden_layer_size = hidden_layer_size
-        self.margin = margin
+        self.alignment_margin = alignment_margin
         self.negatives = negatives
         self.neighbourhood_weight = neighbourhood_weight
         self.classifier = classifier
@@ -294,6 +290,7 @@ class VisualGeneticAligner(
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.margin = margin
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

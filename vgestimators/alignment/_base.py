@@ -12,14 +12,9 @@ ordinary folds cannot judge image-less species: one home each, used by
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..genetics import read_anchors
 from ..utils._docstrings import substitute
-from ._anchors_input import (
-    _fmt_labels,
-    check_anchor_coverage,
-    check_species,
-    fit_anchor_table,
-    union_classes,
-)
+from ._coverage import check_anchor_coverage, check_species, union_classes
 from ._validation import (
     check_finite_rows,
     check_unknown_label,
@@ -74,7 +69,13 @@ class AnchoredClassifierMixin:
 
     def _fit_anchor_table(self, y_classes):
         """The anchors of ``anchors``/``sequences``; sets ``anchors_`` and co."""
-        fitted = fit_anchor_table(self, y_classes)
+        fitted = read_anchors(
+            self.anchors,
+            self.sequences,
+            classes=y_classes,
+            species_mapping=self.species_mapping,
+            standardize=self.standardize_anchors,
+        )
         self.genetic_anchors_, self.anchors_ = fitted.genetic_anchors, fitted.table
         return fitted
 
@@ -113,11 +114,3 @@ class AnchoredClassifierMixin:
             return y_pred
         check_unknown_label(unknown_label, self.classes_)
         return label_unknown(y_pred, similarity < threshold, unknown_label)
-
-
-def no_anchor_message(y_classes, labels):
-    """The message when no class of ``y`` has an anchor."""
-    return (
-        f"no class of y has an anchor (y's classes are {_fmt_labels(y_classes)}, "
-        f"the anchors' {_fmt_labels(labels)})"
-    )

@@ -36,41 +36,13 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
 
-from ..metrics._zero_shot import (
+from ..utils._objective import describe_objective
+from ..utils._stacking import (
     SeenUnseenCurve,
     area_under_curve,
     bias_grid,
     evidence_curve,
 )
-
-OBJECTIVES = ("balanced", "harmonic")
-
-
-def parse_objective(text):
-    """``"balanced"``, ``"harmonic"`` or a share in [0, 1] (a float)."""
-    if text in ("balanced", "harmonic"):
-        return text
-    try:
-        share = float(text)
-    except (TypeError, ValueError):
-        share = None
-    if share is None or not 0 <= share <= 1:
-        raise ValueError(
-            f"objective must be balanced, harmonic or a share in [0, 1]; got {text!r}."
-        )
-    return share
-
-
-def describe_objective(objective):
-    """Words for ``objective`` (reports and docs)."""
-    if objective == "balanced":
-        return "balanced accuracy over all species (every species counts once)"
-    if objective == "harmonic":
-        return "harmonic mean H of seen and image-less species' accuracy"
-    return (
-        f"expected accuracy when {float(objective):.0%} of new images come from "
-        "image-less species"
-    )
 
 
 def objective_value(acc_seen, acc_unseen, objective, n_seen, n_zero):

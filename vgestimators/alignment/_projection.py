@@ -3,9 +3,11 @@
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.utils.class_weight import compute_sample_weight
 from torch import nn
 
 from ..losses import CosineAlignmentLoss
+from ..utils._warnings import warn_user
 
 
 def build_projection(kind, n_in, n_out, hidden_layer_size):
@@ -174,3 +176,50 @@ def train_projection(
                     break
     module.eval()
     return loss_curve
+
+
+def span_basis(projection):
+    """Orthonormal basis of the subspace the aligned embeddings live in.
+
+    The last layer of ``projection`` is affine, ``z = W h + b``, so every
+    aligned embedding lies in the span of W's columns and b. When that span
+    is narrower than the anchor space (e.g. 128-wide embeddings, 256-wide
+    SGT anchors), the k-NN search runs on coordinates in this basis: the
+    same distances, fewer dimensions. None when nothing is gained.
+    """
+    last = projection[-1]
+    weight = last.weight.detach().double().numpy()
+    bias = last.bias.detach().double().numpy()
+    if weight.shape[1] + 1 >= weight.shape[0]:
+        return None
+    basis, _ = np.linalg.qr(np.column_stack([weight, bias]))
+    return basis
+
+
+def alignment_weights(y, targets, class_weight):
+    """Sample weights of the alignment loss (``class_weight``, anchored samples)."""
+    weights = np.ones(len(y), dtype=np.float64)
+    if class_weight is None:
+        return weights
+    anchored = targets >= 0
+    if isinstance(class_weight, dict):
+        # only the anchored classes take part in the alignment loss
+        present = set(np.unique(y[anchored]).tolist())
+        class_weight = {c: w for c, w in class_weight.items() if c in present}
+    weights[anchored] = compute_sample_weight(class_weight, y[anchored])
+    return weights
+
+
+def warn_if_collinear(matrix, margin):
+    """Warn when raw anchors are too alike for the alignment hinge to act."""
+    unit = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+    cos = unit @ unit.T
+    off = cos[~np.eye(len(cos), dtype=bool)]
+    if off.min() > margin:
+        warn_user(
+            f"every pair of raw anchors has cosine above margin={margin} "
+            f"(smallest {off.min():.4f}, median {np.median(off):.4f}): the "
+            "hinge of the alignment loss is active for every negative and "
+            "cannot be satisfied. standardize_anchors=True centres and "
+            "scales them first."
+        )

@@ -19,7 +19,6 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_is_fitted,
@@ -30,10 +29,16 @@ from ..utils._device import resolve_device
 from ..utils._docstrings import substitute
 from ..utils._labels import check_labels
 from ..utils._random import derive_seed, torch_seeded
-from ..utils._warnings import warn_user
-from ._base import AnchoredClassifierMixin, no_anchor_message
+from ..utils._warnings import renamed_parameter
+from ._base import AnchoredClassifierMixin
 from ._neighbours import KNN_ALGORITHMS, nearest_neighbours
-from ._projection import build_projection, train_projection
+from ._projection import (
+    alignment_weights,
+    build_projection,
+    span_basis,
+    train_projection,
+    warn_if_collinear,
+)
 from ._validation import check_finite_rows
 
 #: The rules of this classifier.
@@ -93,12 +98,7 @@ class AnchorProjectionClassifier(
         (:meth:`score_samples`) falls below this value is predicted as
         ``unknown_label``. Read at predict time.
     ${unknown_label}
-    missing_anchors : {"raise", "visual_only"}, default="raise"
-        A class of ``y`` without an anchor raises a ValueError listing such
-        classes, or (``"visual_only"``) takes part through the visual k-NN
-        alone: its samples are left out of the alignment loss (they are still
-        projected, and enter the neighbourhood term), and in the anchor and
-        hybrid rules it receives its k-NN share (see Notes).
+    ${missing_anchors}
     ${training_parameters}
 
     Attributes
@@ -155,7 +155,8 @@ class AnchorProjectionClassifier(
         "standardize_anchors": ["boolean"],
         "projection": [StrOptions({"linear", "mlp"})],
         "hidden_layer_size": [Interval(Integral, 1, None, closed="left")],
-        "margin": [Interval(Real, -1, 1, closed="both")],
+        "alignment_margin": [Interval(Real, -1, 1, closed="both")],
+        "margin": [StrOptions({"deprecated"}), Interval(Real, -1, 1, closed="both")],
         "negatives": [StrOptions({"random", "hardest", "all"})],
         "neighbourhood_weight": [Interval(Real, 0, None, closed="left")],
         "rule": [StrOptions(set(RULES))],
@@ -188,7 +189,7 @@ class AnchorProjectionClassifier(
         standardize_anchors=True,
         projection="linear",
         hidden_layer_size=256,
-        margin=0.5,
+        alignment_margin=0.5,
         negatives="random",
         neighbourhood_weight=0.0,
         rule="knn",
@@ -210,6 +211,7 @@ class AnchorProjectionClassifier(
         device="auto",
         random_state=None,
         verbose=0,
+        margin="deprecated",
     ):
         self.anchors = anchors
         self.sequences = sequences
@@ -217,7 +219,7 @@ class AnchorProjectionClassifier(
         self.standardize_anchors = standardize_anchors
         self.projection = projection
         self.hidden_layer_size = hidden_layer_size
-        self.margin = margin
+        self.alignment_margin = alignment_margin
         self.negatives = negatives
         self.neighbourhood_weight = neighbourhood_weight
         self.rule = rule
@@ -239,6 +241,7 @@ class AnchorProjectionClassifier(
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.margin = margin
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -270,11 +273,14 @@ class AnchorProjectionClassifier(
                 "classify."
             ),
         )
+        margin = renamed_parameter(
+            "margin", "alignment_margin", self.margin, self.alignment_margin
+        )
         fitted = self._fit_anchor_table(y_classes)
         labels, matrix = fitted.labels, fitted.matrix
         self.anchor_mean_, self.anchor_scale_ = fitted.mean, fitted.scale
         if not self.standardize_anchors:
-            self._warn_if_collinear(matrix)
+            warn_if_collinear(matrix, margin)
         row_of = {label: i for i, label in enumerate(labels)}
 
         missing = self._set_classes(
@@ -283,10 +289,6 @@ class AnchorProjectionClassifier(
             "classify them by the visual k-NN alone",
             image_less=self.rule != "knn",
         )
-        if len(missing) == len(y_classes):
-            raise ValueError(
-                f"{no_anchor_message(y_classes, labels)}, so there is nothing to align."
-            )
         # anchor row of each class of classes_ (-1: no anchor)
         self._class_anchor_row = np.array(
             [row_of.get(c, -1) for c in self.classes_], dtype=np.intp
@@ -311,8 +313,8 @@ class AnchorProjectionClassifier(
             X,
             targets,
             matrix,
-            self._sample_weights(y, targets),
-            margin=self.margin,
+            alignment_weights(y, targets, self.class_weight),
+            margin=margin,
             negatives=self.negatives,
             neighbourhood_weight=self.neighbourhood_weight,
             max_epochs=self.max_epochs,
@@ -334,7 +336,7 @@ class AnchorProjectionClassifier(
         self._anchored_mask = self._class_anchor_row >= 0
         needs_knn = self.rule != "anchor" or len(missing) > 0
         if needs_knn:
-            self._knn_basis = self._span_basis()
+            self._knn_basis = span_basis(self.projection_)
             Z = self._project(X)
             if self._knn_basis is not None:
                 Z = Z @ self._knn_basis
@@ -344,49 +346,6 @@ class AnchorProjectionClassifier(
         else:
             self._knn = None
         return self
-
-    def _span_basis(self):
-        """Orthonormal basis of the subspace the aligned embeddings live in.
-
-        The last layer is affine, ``z = W h + b``, so every aligned embedding
-        lies in the span of W's columns and b. When that span is narrower than
-        the anchor space (e.g. 128-wide embeddings, 256-wide SGT anchors), the
-        k-NN search runs on coordinates in this basis: the same distances,
-        fewer dimensions. None when nothing is gained.
-        """
-        last = self.projection_[-1]
-        weight = last.weight.detach().double().numpy()
-        bias = last.bias.detach().double().numpy()
-        if weight.shape[1] + 1 >= weight.shape[0]:
-            return None
-        basis, _ = np.linalg.qr(np.column_stack([weight, bias]))
-        return basis
-
-    def _sample_weights(self, y, targets):
-        weights = np.ones(len(y), dtype=np.float64)
-        if self.class_weight is None:
-            return weights
-        anchored = targets >= 0
-        class_weight = self.class_weight
-        if isinstance(class_weight, dict):
-            # only the anchored classes take part in the alignment loss
-            present = set(np.unique(y[anchored]).tolist())
-            class_weight = {c: w for c, w in class_weight.items() if c in present}
-        weights[anchored] = compute_sample_weight(class_weight, y[anchored])
-        return weights
-
-    def _warn_if_collinear(self, matrix):
-        unit = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
-        cos = unit @ unit.T
-        off = cos[~np.eye(len(cos), dtype=bool)]
-        if off.min() > self.margin:
-            warn_user(
-                f"every pair of raw anchors has cosine above margin={self.margin} "
-                f"(smallest {off.min():.4f}, median {np.median(off):.4f}): the "
-                "hinge of the alignment loss is active for every negative and "
-                "cannot be satisfied. standardize_anchors=True centres and "
-                "scales them first."
-            )
 
     # ------------------------------------------------------------ inference
     def _project(self, X):

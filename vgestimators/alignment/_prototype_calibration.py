@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..metrics._zero_shot import StackingEvidence
+from ..utils._stacking import StackingEvidence
 from ._calibration import settle
 from ._prior import HeldOutMeans, held_out_p_value, permutation_p_value
 from ._vectors import blend_rows, normalize_rows, shrinkage_weights

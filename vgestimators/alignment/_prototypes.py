@@ -12,10 +12,10 @@ from sklearn.utils.validation import validate_data
 
 from ..utils._docstrings import substitute
 from ..utils._labels import check_labels
+from ..utils._labels import format_labels as _fmt_labels
+from ..utils._objective import OBJECTIVES
 from ..utils._warnings import warn_user
-from ._anchors_input import _fmt_labels
-from ._base import AnchoredClassifierMixin, no_anchor_message
-from ._calibration import OBJECTIVES
+from ._base import AnchoredClassifierMixin
 from ._prior import MAPS, MIN_MAP_SPECIES, RIDGE_ALPHAS, fit_prior
 from ._prototype_calibration import (
     HeldOutFold,
@@ -111,8 +111,9 @@ class GeneticPrototypeClassifier(
     missing_anchors : {"raise", "visual_only"}, default="raise"
         A class of ``y`` without an anchor raises a ValueError naming such
         classes, or (``"visual_only"``) keeps its visual mean. If no class
-        of ``y`` has an anchor, "visual_only" warns and fits nearest class
-        mean.
+        of ``y`` has an anchor, both raise (the DNA pairs with no species
+        of ``y``: most likely their names differ; see
+        :meth:`check_species`).
     novelty_threshold : float or None, default=None
         Open-set recognition: a sample whose :meth:`score_samples` falls
         below this value is predicted as ``unknown_label``.
@@ -365,12 +366,7 @@ class GeneticPrototypeClassifier(
         fitted = self._fit_anchor_table(y_classes)
         labels, matrix = fitted.labels, fitted.matrix
         row_of = {label: i for i, label in enumerate(labels)}
-        missing = self._set_classes(y_classes, labels, "keep their visual mean")
-        if len(missing) == len(y_classes):
-            warn_user(
-                f"{no_anchor_message(y_classes, labels)}: fitting nearest class "
-                "mean on the images alone."
-            )
+        self._set_classes(y_classes, labels, "keep their visual mean")
         seen = np.isin(self.classes_, y_classes)
         anchor_row = np.array([row_of.get(c, -1) for c in self.classes_])
         y_cls = np.searchsorted(self.classes_, y_classes)[y_idx]

@@ -1,4 +1,10 @@
-"""The rare-species benchmark (``python -m vgestimators.benchmark``)."""
+"""The rare-species benchmark (``python -m vgestimators.benchmark``): accuracy.
+
+How well each method names species, the rarest above all. How fast and in
+how much memory the package runs is measured elsewhere, by the scripts of
+the top-level ``benchmarks/`` folder (plural, in a checkout; see its
+README.md).
+"""
 
 from ..utils._lazy import attach
 

@@ -297,7 +297,7 @@ class BenchmarkConfig:
             raise ValueError(
                 f"genetic_signal must be in [0, 1], got {self.genetic_signal}."
             )
-        from ..alignment._calibration import parse_objective
+        from ..utils._objective import parse_objective
 
         parse_objective(self.objective)
         if self.calibration_cv < 0:

@@ -50,7 +50,7 @@ def embedder(config, seed, *, desc="triplet", **params):
         stem=config.stem,
         loss=config.loss,
         miner=config.miner,
-        margin=0.2,
+        triplet_margin=0.2,
         sampler="random",
         augment="shells",
         max_epochs=config.max_epochs,
@@ -72,7 +72,7 @@ def _anchors(config):
 
 def _aligner(config, sequences, seed, **params):
     from ..alignment import VisualGeneticAligner
-    from ..alignment._calibration import parse_objective
+    from ..utils._objective import parse_objective
 
     if params.get("classifier", "prototype") == "prototype":
         params.setdefault("objective", parse_objective(config.objective))

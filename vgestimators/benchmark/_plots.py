@@ -1,32 +1,13 @@
-"""Figures of the benchmark (matplotlib, Agg backend, PNG files)."""
+"""Figures of the benchmark (matplotlib, Agg backend, PNG files).
+
+The seen/unseen curves, drawn by ``vgestimators evaluate`` too, are in
+``utils/_plots.py``.
+"""
 
 import numpy as np
 import pandas as pd
 
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-# one colour and marker per method of the table (ten rows)
-_COLORS = [
-    "#4c4c4c",
-    "#1f77b4",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#ff7f0e",
-    "#8c564b",
-    "#17becf",
-    "#e377c2",
-    "#bcbd22",
-]
-_MARKERS = ["s", "o", "^", "D", "v", "P", "X", "<", ">", "h"]
+from ..utils._plots import COLORS, MARKERS, pyplot
 
 
 def _plain_numbers(value, _position=None):
@@ -46,7 +27,7 @@ def plot_per_class_accuracy(per_class, labels, path, *, title=None):
     Points are classes (mean over splits); lines are the mean accuracy in
     logarithmic bins of training count.
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(10.5, 5.2), dpi=120)
     table = pd.DataFrame(per_class)
     if len(table):
@@ -61,7 +42,7 @@ def plot_per_class_accuracy(per_class, labels, path, *, title=None):
         by_class = part.groupby("class").agg(
             train_count=("train_count", "mean"), accuracy=("accuracy", "mean")
         )
-        color = _COLORS[k % len(_COLORS)]
+        color = COLORS[k % len(COLORS)]
         jitter = 1.0 + 0.03 * (k - (len(methods) - 1) / 2)
         ax.scatter(
             by_class["train_count"] * jitter,
@@ -81,7 +62,7 @@ def plot_per_class_accuracy(per_class, labels, path, *, title=None):
             centers,
             means,
             "-",
-            marker=_MARKERS[k % len(_MARKERS)],
+            marker=MARKERS[k % len(MARKERS)],
             color=color,
             lw=2,
             ms=5,
@@ -156,7 +137,7 @@ def plot_tsne(
     unseen_species : sequence of str
         Species held out of training (drawn with crosses).
     """
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib import cm, colors
 
     y = np.asarray(y)
@@ -259,7 +240,7 @@ def plot_samples(data, path, *, train_counts=None, n_per_species=4, max_species=
     (e.g. those of the first split; 0 for a species held out of training),
     or with its number of images when ``train_counts`` is None.
     """
-    plt = _pyplot()
+    plt = pyplot()
     if data.bunch is not None:
         from ..datasets import plot_forams
 
@@ -315,51 +296,3 @@ def _sample_label(name, total, train_counts):
     if n == 0:
         return f"{name} (0 training images: held out, zero-shot)"
     return f"{name} ({n} training image{'s' * (n != 1)})"
-
-
-def plot_seen_unseen_curves(
-    curves,
-    labels,
-    path,
-    *,
-    title="Seen/unseen trade-off, split 0",
-    unseen_label="held-out species' images: accuracy when all species compete (%)",
-    seen_label="seen species: balanced accuracy (%)",
-):
-    """Seen/unseen accuracy curves (Chao et al., 2016) of the rows that have one.
-
-    ``curves`` maps method -> (seen accuracy, unseen accuracy, operating
-    point (seen, unseen), AUSUC); the operating point, a marker, is where
-    the fitted model predicts. Also the figure of ``vgestimators evaluate``.
-    """
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.6, 5.2), dpi=120)
-    order = list(labels)
-    for method, (seen, unseen, point, area) in curves.items():
-        k = order.index(method) % len(_COLORS)
-        ax.plot(
-            np.asarray(unseen) * 100,
-            np.asarray(seen) * 100,
-            color=_COLORS[k],
-            drawstyle="steps-post",
-            label=f"{labels[method]} (AUSUC {area:.3f})",
-        )
-        ax.plot(
-            point[1] * 100,
-            point[0] * 100,
-            marker=_MARKERS[k],
-            color=_COLORS[k],
-            markersize=8,
-            linestyle="none",
-        )
-    ax.set_xlabel(unseen_label)
-    ax.set_ylabel(seen_label)
-    ax.set_xlim(-2, 102)
-    ax.set_ylim(-2, 102)
-    ax.set_title(f"{title}\n(markers: where the fitted model predicts)", fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path

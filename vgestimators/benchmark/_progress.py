@@ -1,17 +1,13 @@
-"""Progress bars (tqdm) for the benchmark's stages and training epochs."""
+"""The benchmark's bar of training epochs (a skorch callback).
+
+Its bars, this one's included, are :func:`~vgestimators.utils._progress.progress`'s.
+"""
 
 import inspect
-import sys
 
 from skorch.callbacks import Callback
-from tqdm.auto import tqdm
 
-
-def progress(iterable=None, *, enabled=True, **kwargs):
-    """A tqdm bar on stderr, or a silent one when ``enabled`` is False."""
-    kwargs.setdefault("file", sys.stderr)
-    kwargs.setdefault("dynamic_ncols", True)
-    return tqdm(iterable, disable=not enabled, **kwargs)
+from ..utils._progress import progress
 
 
 class EpochProgress(Callback):

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..taxonomy import PAIRING_RULES
+
 #: Score columns of the table, in display order, with their header text.
 SCORE_COLUMNS = {
     "accuracy": "Accuracy",
@@ -383,16 +385,6 @@ def markdown_report(summary, settings, note=None, data_lines=()):
     return "\n".join(lines)
 
 
-#: How :func:`~vgestimators.datasets.match_species` paired an image class
-#: (its report's ``how``), in the order and words of ``results.md``.
-_HOW = {
-    "name": "by name",
-    "number": "by class number",
-    "epithet": "by epithet",
-    "mapping": "by mapping",
-}
-
-
 def data_section(data):
     """The "Data" section of ``results.md`` as a list of lines ([] if none).
 
@@ -448,7 +440,7 @@ def _matching_lines(report):
     """Lines on how the image classes were paired with the sequences' species."""
 
     def words(how):
-        return _HOW.get(how, f"by {how}")
+        return PAIRING_RULES.get(how, f"by {how}")
 
     def note_of(notes):
         kept = [str(n) for n in notes if not pd.isna(n) and str(n)]
@@ -466,8 +458,8 @@ def _matching_lines(report):
             note_of(part["note"]),
         )
     counts = pd.Series([how for how, _, _ in classes.values()]).value_counts()
-    order = [h for h in _HOW if h in counts] + [
-        h for h in counts.index if h not in _HOW
+    order = [h for h in PAIRING_RULES if h in counts] + [
+        h for h in counts.index if h not in PAIRING_RULES
     ]
     lines = [
         f"- **Matching**: {len(classes)} image classes paired with the "
@@ -476,7 +468,7 @@ def _matching_lines(report):
         + "."
     ]
     for image_class, (how, species, note) in classes.items():
-        if how != "name":
+        if how not in ("exact", "name"):
             detail = words(how) + (f"; {note}" if note else "")
             lines.append(f"  - `{image_class}` → {', '.join(species)} ({detail})")
     unpaired = report[report["species"].isna()]

@@ -62,8 +62,8 @@ def run_benchmark(config=None, **overrides):
     import joblib
 
     from ..utils._device import resolve_device
+    from ..utils._progress import progress
     from ._data import load_data
-    from ._progress import progress
     from ._report import ResultWriter, format_table, run_settings
     from ._split_run import SplitRun, make_splits
 
@@ -373,12 +373,8 @@ def _tsne_inputs(runner, result, split):
 
 
 def _figures(config, data, writer, labels, tsne_inputs, train_counts, out, bar, curves):
-    from ._plots import (
-        plot_per_class_accuracy,
-        plot_samples,
-        plot_seen_unseen_curves,
-        plot_tsne,
-    )
+    from ..utils._plots import plot_seen_unseen_curves
+    from ._plots import plot_per_class_accuracy, plot_samples, plot_tsne
 
     files = {}
     if curves:

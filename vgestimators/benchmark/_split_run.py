@@ -163,7 +163,7 @@ class SplitRun:
     def _probability_scores(self, result, classifier, Z_test, Z_unseen):
         """ECE of ``predict_proba`` and the seen/unseen curve, where they exist."""
         from ..metrics import expected_calibration_error, seen_unseen_curve
-        from ..metrics._zero_shot import area_under_curve
+        from ..utils._stacking import area_under_curve
 
         if not hasattr(classifier, "predict_proba"):
             return

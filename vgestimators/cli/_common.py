@@ -6,15 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils._progress import progress
+
 #: Images embedded per step of the progress bars of predict and evaluate.
 CHUNK = 256
-
-
-def progress(iterable=None, *, quiet=False, **kwargs):
-    """A tqdm progress bar on stderr (silent with ``quiet``)."""
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, file=sys.stderr, dynamic_ncols=True, disable=quiet, **kwargs)
 
 
 def say(message, quiet=False):
@@ -102,7 +97,7 @@ def predict_files(model, files, *, proba=True, quiet=False, desc="predicting"):
     """
     embed, clf = final_step(model)
     probas, preds = [], []
-    with progress(total=len(files), quiet=quiet, desc=desc, unit="img") as bar:
+    with progress(total=len(files), enabled=not quiet, desc=desc, unit="img") as bar:
         for start in range(0, len(files), CHUNK):
             chunk = files[start : start + CHUNK]
             Z = embed.transform(chunk) if embed is not None else chunk

@@ -123,7 +123,7 @@ def image_less_summary(y_true, y_pred, proba, classes, counts):
     seen/image-less accuracy curve of calibrated stacking and its area.
     """
     from ..metrics import seen_unseen_curve
-    from ..metrics._zero_shot import area_under_curve
+    from ..utils._stacking import area_under_curve
 
     image_less = [c for c in classes.tolist() if counts.get(c, 0) == 0]
     to_image_less = np.isin(y_pred, image_less)
@@ -200,7 +200,7 @@ def image_less_sentence(summary):
 
 def plot_curve(summary, path):
     """The seen/image-less accuracy curve (Chao et al., 2016), with this model's point."""
-    from ..benchmark._plots import plot_seen_unseen_curves
+    from ..utils._plots import plot_seen_unseen_curves
 
     curve = summary["seen_unseen_curve"]
     point = (curve["operating_point"]["seen"], curve["operating_point"]["unseen"])

@@ -128,13 +128,13 @@ def check_images(folder, args):
     (with ``--skip-bad-images``) and the list of ``(path, reason)`` left out.
     """
     from ..utils._images import scan_image_files
-    from ._common import progress
+    from ..utils._progress import progress
 
     files = np.asarray(folder.filenames)
     bad = []
     chunk = 256
     with progress(
-        total=len(files), quiet=args.quiet, desc="checking images", unit="img"
+        total=len(files), enabled=not args.quiet, desc="checking images", unit="img"
     ) as bar:
         for start in range(0, len(files), chunk):
             found, _ = scan_image_files(files[start : start + chunk], decode=True)
@@ -206,7 +206,7 @@ def _check_writable(out):
 
 
 def _objective(text):
-    from ..alignment._calibration import parse_objective
+    from ..utils._objective import parse_objective
 
     try:
         return parse_objective(text)
@@ -318,7 +318,7 @@ def write_report(path, args, folder, table, model, seconds, versions, bad):
     history = embedder.history_
     image_less = table.loc[table["how"] == "dna only", "species"].tolist()
     paired_by = table.loc[table["how"] != "dna only", "how"].value_counts().to_dict()
-    odd = table[~table["how"].isin(["name", "dna only"])]
+    odd = table[~table["how"].isin(["exact", "name", "dna only"])]
     lines = [
         "# vgestimators training report",
         "",
@@ -338,7 +338,7 @@ def write_report(path, args, folder, table, model, seconds, versions, bad):
     ]
     if len(odd):
         lines.append(
-            "- paired other than by the same name: "
+            "- paired other than by the same name (ignoring case, _ and spacing): "
             + "; ".join(
                 f"{r.species} <- {r.dna_names} ({r.how})" for r in odd.itertuples()
             )
@@ -383,7 +383,7 @@ def _percent(value):
 
 def calibration_lines(aligner, image_less):
     """The report's account of the aligner's data-chosen constants."""
-    from ..alignment._calibration import describe_objective
+    from ..utils._objective import describe_objective
 
     cal = getattr(aligner, "calibration_", None)
     lines = ["## Calibration: species with images against DNA-only species", ""]

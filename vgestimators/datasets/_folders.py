@@ -11,45 +11,15 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ..utils._docstrings import substitute
+from ..utils._names import parse_class_name
 from ..utils._warnings import warn_user
 
 __all__ = ["list_images", "load_image_folder"]
 
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 
-# "12 - Globigerinoides sacculifer", "12_Globigerinoides_sacculifer",
-# "012. Orbulina universa", "7) Candeina nitida".
-_NUMBER_PREFIX = re.compile(r"^\s*(\d+)\s*(?:[-_.):]+\s*|\s+)(.*)$")
 _DIGITS = re.compile(r"(\d+)")
 _GLOB_CHARS = frozenset("*?[")
-
-
-def parse_class_name(folder):
-    """Class name and number of a class folder's name.
-
-    A leading number followed by a separator (``" - "``, ``"_"``, ``"."``,
-    ``")"``, ``":"`` or spaces) is split off as the class number; underscores
-    become spaces and runs of white space shrink to one space.  A name that is
-    only a number keeps that number as its name.
-
-    Examples
-    --------
-    >>> parse_class_name("12 - Globigerinoides  sacculifer")
-    ('Globigerinoides sacculifer', 12)
-    >>> parse_class_name("Orbulina_universa")
-    ('Orbulina universa', None)
-    >>> parse_class_name("07")
-    ('07', 7)
-    """
-    number = None
-    rest = folder
-    match = _NUMBER_PREFIX.match(folder)
-    if match and match.group(2).strip(" _-.):"):
-        number, rest = int(match.group(1)), match.group(2)
-    elif folder.strip().isdigit():
-        number = int(folder.strip())
-    name = " ".join(rest.replace("_", " ").split())
-    return name, number
 
 
 def _natural_key(text):

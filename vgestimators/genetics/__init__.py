@@ -1,4 +1,4 @@
-"""Genetic half: DNA sequences to SGT vectors and per-species anchors."""
+"""Genetic half: DNA sequences to SGT vectors, per-species anchors, anchor tables."""
 
 from ..utils._lazy import attach
 
@@ -7,5 +7,7 @@ __getattr__, __dir__, __all__ = attach(
     {
         "SGTTransformer": "._sgt",
         "GeneticAnchors": "._anchors",
+        "read_anchors": "._anchor_table",
+        "anchor_labels": "._anchor_table",
     },
 )

@@ -28,6 +28,8 @@ ALLOWED_TYPES = ("torch.optim.",)
 ALLOWED_RECORDS = frozenset(
     {
         "vgestimators.alignment._calibration.Calibration",
+        "vgestimators.utils._stacking.SeenUnseenCurve",
+        # where files written before it moved to utils name it (still importable)
         "vgestimators.metrics._zero_shot.SeenUnseenCurve",
         "vgestimators.alignment._prototype_calibration.RuleState",
         "vgestimators.alignment._prior.PriorFit",

@@ -7,7 +7,9 @@ from torch.utils.data import Sampler, WeightedRandomSampler
 from ..utils._labels import check_labels
 from ..utils._random import derive_seed
 
+#: Names of the batch samplers :func:`make_sampler` builds.
 SAMPLERS = ("random", "class_balanced", "m_per_class")
+#: Strengths of class-balanced sampling: weights 1/n or 1/sqrt(n) per class.
 BALANCE = ("inverse", "sqrt")
 
 

@@ -107,14 +107,25 @@ calibration_ : Calibration
     area (``curve``, ``ausuc``); ``calibration_.summary()`` as a dict.
 novelty_threshold_ : float or None
     Threshold set from ``novelty_rate`` (None without it).""",
+    "missing_anchors": """\
+missing_anchors : {"raise", "visual_only"}, default="raise"
+    A class of ``y`` without an anchor raises a ValueError listing such
+    classes, or (``"visual_only"``) takes part through the visual k-NN
+    alone: its samples are left out of the alignment loss (they are still
+    projected, and enter the neighbourhood term), and in the anchor and
+    hybrid rules it receives its k-NN share (see Notes). If no class of
+    ``y`` has an anchor, both raise, as :class:`GeneticPrototypeClassifier`
+    does: the DNA then pairs with no species of ``y``.""",
     "projection_parameters": """\
 projection : {"linear", "mlp"}, default="linear"
     Affine map, or affine -> ReLU -> affine with ``hidden_layer_size``
     hidden units.
 hidden_layer_size : int, default=256
     Width of the hidden layer of the ``"mlp"`` projection.
-margin : float, default=0.5
-    Cosine above which another class's anchor is penalised.
+alignment_margin : float, default=0.5
+    Cosine above which another class's anchor is penalised (the margin
+    of the cosine alignment loss, as ``alignment_margin`` of
+    :class:`~vgestimators.vision.TripletImageEmbedder`).
 negatives : {"random", "hardest", "all"}, default="random"
     Negative anchor(s) per sample: one drawn at random (the paper), the
     most similar one, or the mean hinge over all others.
@@ -163,7 +174,13 @@ random_state : int, RandomState instance or None, default=None
     negatives (and, in VisualGeneticAligner, the "prototype" rule's DNA
     test); fits are repeatable given the same value.
 verbose : int, default=0
-    Print the loss every ``verbose`` epochs (0: silent).""",
+    Print the loss every ``verbose`` epochs (0: silent).
+margin : float, default="deprecated"
+    Old name of ``alignment_margin``.
+
+    .. deprecated:: 0.2
+        ``margin`` was renamed ``alignment_margin`` in 0.2 and will be
+        removed in 0.3.""",
     "projection_attributes": """\
 projection_ : torch.nn.Module or None
     The trained projection (on the CPU, evaluation mode); None in a
@@ -238,8 +255,9 @@ Returns
 report : pandas.DataFrame
     One row per class of ``y`` and per species with DNA only:
     ``species``, ``n_images``, ``dna_label`` (the anchor label(s)
-    paired with it, None if none) and ``how`` (``"exact"``,
-    ``"name"``: case, ``_`` or spacing, ``"mapping"``, ``"none"``,
+    paired with it, None if none) and ``how``, in the words of
+    :func:`vgestimators.taxonomy.match_species` (``"mapping"``,
+    ``"exact"``, ``"name"``: case, ``_`` or spacing, ``"unmatched"``,
     ``"dna only"``).
 
 Raises

@@ -2,6 +2,22 @@
 
 import numpy as np
 
+_MAX_LISTED = 20
+
+
+def format_labels(labels):
+    """Readable, truncated list of class labels for error messages."""
+    labels = list(labels)
+    shown = ", ".join(repr(as_python(label)) for label in labels[:_MAX_LISTED])
+    if len(labels) > _MAX_LISTED:
+        shown += f", ... ({len(labels)} in all)"
+    return "[" + shown + "]"
+
+
+def as_python(value):
+    """NumPy scalar -> Python scalar (for readable reprs)."""
+    return value.item() if isinstance(value, np.generic) else value
+
 
 def _missing_rows(y):
     """Rows of ``y`` holding None or NaN."""

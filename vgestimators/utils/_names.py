@@ -1,5 +1,11 @@
 """Comparing species names written in different ways."""
 
+import re
+
+# "12 - Globigerinoides sacculifer", "12_Globigerinoides_sacculifer",
+# "012. Orbulina universa", "7) Candeina nitida".
+_NUMBER_PREFIX = re.compile(r"^\s*(\d+)\s*(?:[-_.):]+\s*|\s+)(.*)$")
+
 
 def taxon_key(name):
     """Case- and spacing-insensitive form of a taxon name.
@@ -42,3 +48,31 @@ def species_field_hint(ids, sep="|"):
         f"looks like field {field} (read_fasta(path, species={field}); on the "
         f"command line --species-field {field}; 0 is the first field)."
     )
+
+
+def parse_class_name(folder):
+    """Class name and number of a class folder's name.
+
+    A leading number followed by a separator (``" - "``, ``"_"``, ``"."``,
+    ``")"``, ``":"`` or spaces) is split off as the class number; underscores
+    become spaces and runs of white space shrink to one space.  A name that is
+    only a number keeps that number as its name.
+
+    Examples
+    --------
+    >>> parse_class_name("12 - Globigerinoides  sacculifer")
+    ('Globigerinoides sacculifer', 12)
+    >>> parse_class_name("Orbulina_universa")
+    ('Orbulina universa', None)
+    >>> parse_class_name("07")
+    ('07', 7)
+    """
+    number = None
+    rest = folder
+    match = _NUMBER_PREFIX.match(folder)
+    if match and match.group(2).strip(" _-.):"):
+        number, rest = int(match.group(1)), match.group(2)
+    elif folder.strip().isdigit():
+        number = int(folder.strip())
+    name = " ".join(rest.replace("_", " ").split())
+    return name, number

@@ -104,6 +104,29 @@ def load_weights_file(weights):
     return split_embedder_state(_read_state_dict(weights))
 
 
+def save_weights(network, path):
+    """Write a network's state dict as CPU tensors to ``path`` (a weights file).
+
+    Of an embedding network the keys are ``backbone.*`` and ``head.*``:
+    :func:`load_weights_file` splits them again, on any device.
+
+    Parameters
+    ----------
+    network : torch.nn.Module
+        The network whose weights are saved.
+    path : str, path-like or file object
+        Destination.
+
+    Returns
+    -------
+    path : str, path-like or file object
+        The same path.
+    """
+    state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
+    torch.save(state, path)
+    return path
+
+
 def resolve_stem(stem, image_size, weights):
     """The stem ``"auto"`` stands for, given the image size and the weights.
 

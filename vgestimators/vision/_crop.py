@@ -6,7 +6,7 @@ authors of the paper cropped these away before training.  The crop here finds
 the shell as the largest bright object: threshold (Otsu by default), join
 nearby bright parts, label connected components (:mod:`scipy.ndimage`), keep
 the component with the largest bright area, and crop to its bounding box plus
-a margin.
+some padding.
 """
 
 import math
@@ -20,12 +20,19 @@ from torchvision import tv_tensors
 from torchvision.transforms.v2 import Transform
 from torchvision.transforms.v2 import functional as F
 
+from ..utils._warnings import renamed_parameter
+
 __all__ = ["CropBorders", "crop_borders"]
 
 _LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601, as PIL's "L" mode
 
 
-def _check_params(threshold, margin, square, closing, min_area, max_size):
+def _padding(padding, margin):
+    """``padding``, or the value of its deprecated name ``margin`` if given."""
+    return renamed_parameter("margin", "padding", margin, padding, unset=None)
+
+
+def _check_params(threshold, padding, square, closing, min_area, max_size):
     if isinstance(threshold, str):
         if threshold != "otsu":
             raise ValueError(f"threshold must be 'otsu' or a float, got {threshold!r}.")
@@ -38,7 +45,7 @@ def _check_params(threshold, margin, square, closing, min_area, max_size):
             "threshold must be 'otsu' or a float in (0, 1) (a share of the "
             f"image's intensity range), got {threshold!r}."
         )
-    for name, value in (("margin", margin), ("closing", closing)):
+    for name, value in (("padding", padding), ("closing", closing)):
         if isinstance(value, bool) or not isinstance(value, Real) or value < 0:
             raise ValueError(
                 f"{name} must be a non-negative int (pixels) or float (share), "
@@ -189,8 +196,8 @@ def _fit_axis(start, length, limit, shift):
     return start, stop - start
 
 
-def _find_box(img, threshold, margin, square, closing, min_area, max_size):
-    """(top, left, height, width) of the shell plus margin, or None."""
+def _find_box(img, threshold, padding, square, closing, min_area, max_size):
+    """(top, left, height, width) of the shell plus padding, or None."""
     small, factor, (h, w) = _shrunk_gray(img, max_size)
     if h == 0 or w == 0:
         return None
@@ -230,7 +237,7 @@ def _find_box(img, threshold, margin, square, closing, min_area, max_size):
     )
     height, width = bottom - top, right - left
 
-    pad = _pixels(margin, max(height, width))
+    pad = _pixels(padding, max(height, width))
     top, left = top - pad, left - pad
     height, width = height + 2 * pad, width + 2 * pad
     if square:
@@ -268,7 +275,7 @@ class CropBorders(Transform):
         How bright a pixel must be to belong to an object: Otsu's threshold
         on the image's histogram, or a share of its intensity range
         (``min + threshold * (max - min)``).
-    margin : int or float, default=0.05
+    padding : int or float, default=0.05
         Space kept around the shell's box on each side: pixels (int) or a
         share of the box's longer side (float).
     square : bool, default=False
@@ -289,6 +296,12 @@ class CropBorders(Transform):
         (``ceil(longer side / max_size)`` pixels) on each side so the shell is
         never cut; the crop is applied at full resolution.  ``None`` searches
         at full resolution (exact box, slower on large images).
+    margin : int, float or None, default=None
+        Former name of ``padding``; when given, its value is used.
+
+        .. deprecated:: 0.2
+           ``margin`` was renamed ``padding`` in 0.2 and will be removed in
+           0.3.
 
     See Also
     --------
@@ -325,9 +338,9 @@ class CropBorders(Transform):
     >>> img = np.zeros((100, 120, 3), dtype=np.uint8)
     >>> img[30:60, 40:80] = 200          # the shell
     >>> img[90:95, 90:118] = 255         # a scale bar in the corner
-    >>> CropBorders(margin=0).get_box(img)
+    >>> CropBorders(padding=0).get_box(img)
     (30, 40, 30, 40)
-    >>> pipeline = v2.Compose([v2.ToImage(), CropBorders(margin=5, square=True),
+    >>> pipeline = v2.Compose([v2.ToImage(), CropBorders(padding=5, square=True),
     ...                        v2.Resize((64, 64))])
     >>> tuple(pipeline(img).shape)
     (3, 64, 64)
@@ -339,20 +352,29 @@ class CropBorders(Transform):
         self,
         *,
         threshold="otsu",
-        margin=0.05,
+        padding=0.05,
         square=False,
         closing=0.01,
         min_area=0.001,
         max_size=512,
+        margin=None,
     ):
         super().__init__()
-        _check_params(threshold, margin, square, closing, min_area, max_size)
+        padding = _padding(padding, margin)
+        _check_params(threshold, padding, square, closing, min_area, max_size)
         self.threshold = threshold
-        self.margin = margin
+        self.padding = padding
         self.square = square
         self.closing = closing
         self.min_area = min_area
         self.max_size = max_size
+
+    def __setstate__(self, state):
+        # a transform pickled before the rename holds the padding as ``margin``
+        if "margin" in state and "padding" not in state:
+            state = {**state}
+            state["padding"] = state.pop("margin")
+        super().__setstate__(state)
 
     def get_box(self, img):
         """Crop box of one image, or None when it would be left unchanged.
@@ -371,7 +393,7 @@ class CropBorders(Transform):
         return _find_box(
             img,
             self.threshold,
-            self.margin,
+            self.padding,
             self.square,
             self.closing,
             self.min_area,
@@ -439,12 +461,13 @@ def crop_borders(
     img,
     *,
     threshold="otsu",
-    margin=0.05,
+    padding=0.05,
     square=False,
     closing=0.01,
     min_area=0.001,
     max_size=512,
     return_box=False,
+    margin=None,
 ):
     """Crop one image to its largest bright object (the shell).
 
@@ -458,7 +481,7 @@ torch.Tensor of shape (h, w) or (c, h, w)
         The image.
     threshold : "otsu" or float in (0, 1), default="otsu"
         Brightness threshold: Otsu's, or a share of the intensity range.
-    margin : int or float, default=0.05
+    padding : int or float, default=0.05
         Space kept around the shell: pixels (int) or a share of the box's
         longer side (float).
     square : bool, default=False
@@ -473,6 +496,12 @@ torch.Tensor of shape (h, w) or (c, h, w)
     return_box : bool, default=False
         Also return the box ``(top, left, height, width)`` (None when the
         image is returned unchanged).
+    margin : int, float or None, default=None
+        Former name of ``padding``; when given, its value is used.
+
+        .. deprecated:: 0.2
+           ``margin`` was renamed ``padding`` in 0.2 and will be removed in
+           0.3.
 
     Returns
     -------
@@ -492,13 +521,14 @@ torch.Tensor of shape (h, w) or (c, h, w)
     >>> img = Image.new("L", (200, 150))
     >>> ImageDraw.Draw(img).ellipse((60, 40, 120, 110), fill=180)
     >>> ImageDraw.Draw(img).rectangle((150, 135, 195, 145), fill=255)  # label
-    >>> cropped, box = crop_borders(img, margin=0, return_box=True)
+    >>> cropped, box = crop_borders(img, padding=0, return_box=True)
     >>> box
     (40, 60, 71, 61)
     >>> cropped.size
     (61, 71)
     """
-    _check_params(threshold, margin, square, closing, min_area, max_size)
-    box = _find_box(img, threshold, margin, square, closing, min_area, max_size)
+    padding = _padding(padding, margin)
+    _check_params(threshold, padding, square, closing, min_area, max_size)
+    box = _find_box(img, threshold, padding, square, closing, min_area, max_size)
     out = img if box is None else _crop(img, box)
     return (out, box) if return_box else out

@@ -1,10 +1,8 @@
 """TripletImageEmbedder: a scikit-learn transformer from images to embeddings."""
 
-import copy
 import os
 from numbers import Integral, Real
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import (
@@ -12,85 +10,34 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     _fit_context,
-    clone,
 )
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..longtail._samplers import BALANCE, SAMPLERS
-from ..utils._device import is_cuda, resolve_device
-from ..utils._labels import check_labels
-from ..utils._random import derive_seed, torch_seeded
-from ._backbones import BACKBONES, resolve_stem
-from ._data import ON_BAD_IMAGE, ImageDataset, _is_torch_dataset, as_image_source
+from ..longtail import BALANCE, SAMPLERS
+from ..utils._warnings import renamed_parameter
+from ._backbones import BACKBONES, save_weights
+from ._build import (
+    NET_PARAMETERS,
+    alignment_anchors,
+    build_net,
+    class_weights,
+    initial_classes,
+    seeded_device,
+    to_device,
+)
+from ._data import ON_BAD_IMAGE, ImageDataset
+from ._skorch_params import SkorchParamsMixin
+from ._training import drop_optimizer_state, train, training_set
+from ._warm_start import check_init, continue_from, fit_init
 
 LOSSES = ("triplet", "reciprocal", "softmax_triplet")
 MINERS = ("semihard", "hard", "all", "batch_hard")
-# Prefixes of the skorch settings passed through ``**kwargs`` to the net.
-_SKORCH_PREFIXES = (
-    "iterator_train",
-    "iterator_valid",
-    "module",
-    "optimizer",
-    "callbacks",
-)
-
-
-def _resolve_precision(precision, device):
-    on_cuda = is_cuda(device)
-    if precision == "fp32":
-        return None
-    if precision == "bf16":
-        return torch.bfloat16
-    if on_cuda and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return None
-
-
-def _anchor_table(anchors):
-    """Labels and matrix of anchors given as GeneticAnchors, DataFrame or dict."""
-    if hasattr(anchors, "fit") and hasattr(anchors, "get_params"):
-        if not hasattr(anchors, "anchors_"):
-            raise ValueError(
-                "alignment_anchors is an unfitted estimator; fit it (e.g. "
-                "GeneticAnchors().fit(sequences, species)) or pass its anchors_. "
-                "A clone of a fitted estimator is unfitted (a Pipeline with "
-                "memory=, or a search, clones its steps): pass "
-                "FrozenEstimator(fitted) to keep it fitted."
-            )
-        anchors = anchors.anchors_
-    if hasattr(anchors, "index") and hasattr(anchors, "to_numpy"):
-        labels = np.asarray(anchors.index)
-        rows = [np.asarray(r, dtype=np.float64) for r in anchors.to_numpy()]
-    elif isinstance(anchors, dict):
-        labels = np.asarray(list(anchors.keys()))
-        rows = [np.asarray(v, dtype=np.float64).reshape(-1) for v in anchors.values()]
-    else:
-        raise TypeError(
-            "alignment_anchors must be a fitted GeneticAnchors, a DataFrame indexed "
-            f"by class label or a dict label -> vector; got {type(anchors).__name__}."
-        )
-    dims = {len(r) for r in rows}
-    if len(dims) != 1:
-        raise ValueError(f"alignment anchors have mixed dimensions {sorted(dims)}.")
-    matrix = np.vstack(rows)
-    if not np.isfinite(matrix).all():
-        bad = labels[~np.isfinite(matrix).all(axis=1)]
-        raise ValueError(f"alignment anchors of classes {bad.tolist()} hold NaN/inf.")
-    if len(labels) < 2:
-        raise ValueError("alignment_anchors needs anchors of at least 2 classes.")
-    return labels, matrix
-
-
-def _stem(embedder):
-    """The stem an embedder's network gets (``"auto"`` resolved)."""
-    return resolve_stem(embedder.stem, embedder.image_size, embedder.weights)
 
 
 class TripletImageEmbedder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    SkorchParamsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """Embed images with a ResNet trained by triplet losses (skorch, torchvision).
 
@@ -138,8 +85,14 @@ class TripletImageEmbedder(
         all margin-violating triplets (``TripletMarginMiner``), the hardest
         positive and negative per anchor (``BatchHardMiner``), or None for
         every triplet of the batch.
-    margin : float, default=0.2
+    triplet_margin : float, default=0.2
         Margin of the triplet loss and of the margin miners.
+    margin : float, default="deprecated"
+        Former name of ``triplet_margin``; when set, its value is used.
+
+        .. deprecated:: 0.2
+           ``margin`` was renamed ``triplet_margin`` in 0.2 and will be
+           removed in 0.3.
     sampler : {"m_per_class", "random", "class_balanced"}, default="m_per_class"
         Batch composition: P classes x ``m_per_class`` images (what triplet
         mining needs), plain shuffling, or class-balanced sampling with
@@ -342,7 +295,11 @@ class TripletImageEmbedder(
         "image_size": [Interval(Integral, 8, None, closed="left")],
         "loss": [StrOptions(set(LOSSES)), nn.Module],
         "miner": [StrOptions(set(MINERS)), None, nn.Module],
-        "margin": [Interval(Real, 0, None, closed="left")],
+        "triplet_margin": [Interval(Real, 0, None, closed="left")],
+        "margin": [
+            Interval(Real, 0, None, closed="left"),
+            Hidden(StrOptions({"deprecated"})),
+        ],
         "sampler": [StrOptions(set(SAMPLERS))],
         "m_per_class": [Interval(Integral, 1, None, closed="left")],
         "balance": [StrOptions(set(BALANCE))],
@@ -357,7 +314,7 @@ class TripletImageEmbedder(
         "softmax_weight": [Interval(Real, 0, None, closed="left")],
         "class_weight": [StrOptions({"balanced"}), None],
         "logit_adjustment": [Interval(Real, 0, None, closed="left")],
-        "alignment_anchors": "no_validation",  # checked in _anchor_table
+        "alignment_anchors": "no_validation",  # checked by genetics.read_anchors
         "alignment_weight": [Interval(Real, 0, None, closed="left")],
         "alignment_margin": [Interval(Real, -1, 1, closed="both")],
         "standardize_anchors": ["boolean"],
@@ -384,7 +341,8 @@ class TripletImageEmbedder(
         stem="auto",
         loss="softmax_triplet",
         miner="batch_hard",
-        margin=0.2,
+        triplet_margin=0.2,
+        margin="deprecated",
         sampler="m_per_class",
         m_per_class=4,
         balance="inverse",
@@ -422,6 +380,7 @@ class TripletImageEmbedder(
         self.stem = stem
         self.loss = loss
         self.miner = miner
+        self.triplet_margin = triplet_margin
         self.margin = margin
         self.sampler = sampler
         self.m_per_class = m_per_class
@@ -453,265 +412,37 @@ class TripletImageEmbedder(
         self.verbose = verbose
         vars(self).update(kwargs)
 
-    # -- scikit-learn parameter protocol with skorch's prefixed settings ----
-
-    def _skorch_kwargs(self):
-        return {
-            key: value
-            for key, value in vars(self).items()
-            if "__" in key and not key.endswith("_") and not key.startswith("_")
-        }
-
-    def get_params(self, deep=True):
-        """Get parameters, including the prefixed skorch settings.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Also return parameters of nested estimators.
-
-        Returns
-        -------
-        params : dict
-            Parameter names mapped to their values.
-        """
-        params = super().get_params(deep=deep)
-        params.update(self._skorch_kwargs())
-        return params
-
-    def set_params(self, **params):
-        """Set parameters, including prefixed skorch settings.
-
-        Parameters
-        ----------
-        **params : dict
-            Estimator parameters, or skorch settings such as
-            ``iterator_train__num_workers``.
-
-        Returns
-        -------
-        self : TripletImageEmbedder
-        """
-        routed = {
-            k: v
-            for k, v in params.items()
-            if "__" in k and k.split("__", 1)[0] in _SKORCH_PREFIXES
-        }
-        for key, value in routed.items():
-            setattr(self, key, value)
-        rest = {k: v for k, v in params.items() if k not in routed}
-        if rest:
-            super().set_params(**rest)
-        return self
-
-    def _check_skorch_kwargs(self):
-        known = set(self._get_param_names())
-        unknown = [
-            key
-            for key in vars(self)
-            if key not in known
-            and "__" not in key
-            and not key.endswith("_")
-            and not key.startswith("_")
-        ]
-        if unknown:
-            raise ValueError(
-                f"TripletImageEmbedder got unexpected argument(s) {sorted(unknown)}."
-            )
-        for key in self._skorch_kwargs():
-            prefix = key.split("__", 1)[0]
-            if prefix not in _SKORCH_PREFIXES:
-                raise ValueError(
-                    f"Unknown parameter {key!r}: prefixed settings must start with "
-                    f"one of {', '.join(p + '__' for p in _SKORCH_PREFIXES)}."
-                )
-
     # -- fitting ----------------------------------------------------------
 
-    def _labels(self, X, y):
-        if y is None:
-            y = getattr(X, "targets", None) if _is_torch_dataset(X) else None
-            if y is None:
-                raise ValueError(
-                    "TripletImageEmbedder.fit needs labels y (or a torch Dataset "
-                    "with a `targets` attribute)."
-                )
-        try:
-            n_images = len(X)
-        except TypeError:
-            as_image_source(X)  # raises the message listing accepted kinds
-            raise
-        return check_labels(
-            y,
-            n_images,
-            min_classes=2,
-            too_few=(
-                "y holds a single class ({classes[0]!r}); triplet training "
-                "needs at least 2 classes."
-            ),
-        )
-
-    def _augmentation(self):
-        from ._transforms import AUGMENTATIONS
-
-        if callable(self.augment):
-            return self.augment
-        if isinstance(self.augment, str):
-            return AUGMENTATIONS[self.augment](self.image_size)
-        if self.augment:  # True: the shells preset, as in earlier versions
-            return AUGMENTATIONS["shells"](self.image_size)
-        return None
-
-    def _metric_loss(self, n_classes, counts, class_weight):
-        from pytorch_metric_learning.losses import TripletMarginLoss
-
-        from ..losses import ReciprocalTripletLoss, SoftmaxTripletLoss
-
-        if isinstance(self.loss, nn.Module):
-            return clone(self.loss, safe=False)
-        if self.loss == "triplet":
-            return TripletMarginLoss(margin=self.margin)
-        if self.loss == "reciprocal":
-            return ReciprocalTripletLoss()
-        return SoftmaxTripletLoss(
-            n_classes,
-            self.embedding_dim,
-            softmax_weight=self.softmax_weight,
-            triplet_loss=TripletMarginLoss(margin=self.margin),
-            class_counts=counts,
-            tau=self.logit_adjustment,
-            class_weight=class_weight,
-        )
-
     def _alignment(self, classes):
-        import pandas as pd
-
-        if self.alignment_anchors is None or self.alignment_weight == 0:
-            if self.alignment_weight > 0:
-                raise ValueError("alignment_weight > 0 needs alignment_anchors.")
-            return None, None
-        labels, matrix = _anchor_table(self.alignment_anchors)
-        if self.standardize_anchors:
-            scale = matrix.std(axis=0)
-            matrix = (matrix - matrix.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
-        position = {label: i for i, label in enumerate(labels.tolist())}
-        missing = [c for c in classes.tolist() if c not in position]
-        if missing:
-            raise ValueError(
-                f"alignment_anchors has no anchor for classes {missing}; every "
-                "class of y needs one."
-            )
-        self.anchors_ = pd.DataFrame(matrix, index=pd.Index(labels, name="label"))
-        return matrix, np.array([position[c] for c in classes.tolist()])
+        matrix, rows, table = alignment_anchors(
+            self.alignment_anchors,
+            self.alignment_weight,
+            classes,
+            standardize=self.standardize_anchors,
+        )
+        if table is not None:
+            self.anchors_ = table
+        return matrix, rows
 
     def _build_net(self, classes, counts, device, seed):
-        from skorch.callbacks import LRScheduler, ProgressBar
-        from torch.utils.data import DataLoader
-
-        from ._net import (
-            EmbedderCriterion,
-            EmbedderNet,
-            EmbeddingNetwork,
-            HoldoutSplit,
-            KNNValidationScoring,
-            make_miner,
-        )
-
-        class_weight = None
-        if self.class_weight == "balanced":
-            encoded = np.repeat(np.arange(len(classes)), counts)
-            class_weight = compute_class_weight(
-                "balanced", classes=np.arange(len(classes)), y=encoded
-            ).astype(np.float32)
+        class_weight = class_weights(self.class_weight, counts)
         anchors, anchor_rows = self._alignment(classes)
-        callbacks = list(clone(self.callbacks, safe=False) or [])
-        if self.validation_fraction is not None:
-            callbacks.insert(0, ("valid_knn", KNNValidationScoring(n_neighbors=5)))
-        if self.lr_schedule == "onecycle":
-            # warm-up then cosine annealing, stepped every batch; the number
-            # of steps is set in _fit_dataset, once the sampler is known
-            callbacks.append(
-                (
-                    "lr_scheduler",
-                    LRScheduler(
-                        policy=torch.optim.lr_scheduler.OneCycleLR,
-                        max_lr=self.lr,
-                        total_steps=1,
-                        step_every="batch",
-                        # a fresh cycle each fit, also when warm_start
-                        # continues the history
-                        last_epoch=-1,
-                    ),
-                )
-            )
-        if self.verbose >= 2:
-            callbacks.append(("progress_bar", ProgressBar()))
-        kwargs = {
-            key: value
-            for key, value in self._skorch_kwargs().items()
-            if not key.startswith("module__")
-        }
-        module_kwargs = {
-            key[len("module__") :]: value
-            for key, value in self._skorch_kwargs().items()
-            if key.startswith("module__")
-        }
-        on_cuda = is_cuda(device)
-        net_class, placement = EmbedderNet, {}
-        if self.accelerator is not None:
-            from ._accelerate import AcceleratedEmbedderNet
-
-            # the accelerator places tensors and owns mixed precision
-            net_class = AcceleratedEmbedderNet
-            placement = {"accelerator": self.accelerator}
-        return net_class(
-            module=EmbeddingNetwork,
-            module__backbone=self.backbone,
-            module__weights=self.weights,
-            module__embedding_dim=self.embedding_dim,
-            module__stem=self.stem,
-            module__image_size=self.image_size,
-            **{f"module__{k}": v for k, v in module_kwargs.items()},
-            criterion=EmbedderCriterion,
-            criterion__metric_loss=self._metric_loss(
-                len(classes), counts, class_weight
+        module_options, settings = self._skorch_settings()
+        return build_net(
+            classes,
+            counts,
+            device,
+            seed,
+            class_weight=class_weight,
+            anchors=anchors,
+            anchor_rows=anchor_rows,
+            triplet_margin=renamed_parameter(
+                "margin", "triplet_margin", self.margin, self.triplet_margin
             ),
-            criterion__miner=make_miner(self.miner, self.margin),
-            criterion__embedding_dim=self.embedding_dim,
-            criterion__anchors=anchors,
-            criterion__anchor_rows=anchor_rows,
-            criterion__alignment_weight=self.alignment_weight,
-            criterion__alignment_margin=self.alignment_margin,
-            criterion__class_weight=class_weight,
-            optimizer=self.optimizer,
-            optimizer__weight_decay=self.weight_decay,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            iterator_train=DataLoader,
-            iterator_valid=DataLoader,
-            train_split=(
-                None
-                if self.validation_fraction is None
-                else HoldoutSplit(self.validation_fraction, random_state=seed)
-            ),
-            callbacks=callbacks,
-            predict_nonlinearity=None,
-            warm_start=False,
-            verbose=self.verbose,
-            device=None if self.accelerator is not None else device,
-            sampler=self.sampler,
-            m_per_class=self.m_per_class,
-            balance=self.balance,
-            seed=seed,
-            amp_dtype=(
-                None
-                if self.accelerator is not None
-                else _resolve_precision(self.precision, device)
-            ),
-            channels_last=on_cuda and self.accelerator is None,
-            **placement,
-            **kwargs,
+            module_options=module_options,
+            settings=settings,
+            **{name: getattr(self, name) for name in NET_PARAMETERS},
         )
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -759,24 +490,15 @@ class TripletImageEmbedder(
 
     def _fit(self, X, y, purpose):
         self._check_skorch_kwargs()
-        _, classes, encoded, _ = self._labels(X, y)
-        dataset = ImageDataset(
+        classes, counts, dataset = training_set(
             X,
-            encoded,
+            y,
             image_size=self.image_size,
-            transform=self._augmentation(),
+            augment=self.augment,
             on_bad_image=self.on_bad_image if purpose == "fit" else "raise",
+            image_check=self.image_check,
             purpose=purpose,
-            decode_check=self.image_check == "decode",
         )
-        counts = np.bincount(dataset.labels, minlength=len(classes))
-        if (counts == 0).any():
-            raise ValueError(
-                f"All images of classes {classes[counts == 0].tolist()} are "
-                "unreadable and were skipped; fix or remove them."
-            )
-        if len(dataset) < 2:
-            raise ValueError("fit needs at least 2 images.")
         decoded = self.image_check == "decode" and not dataset.skipped_
         start = self._start_from(X, y, classes, decoded=decoded)
         self._fit_dataset(dataset, classes, counts, start=start)
@@ -793,82 +515,28 @@ class TripletImageEmbedder(
             return self.net_
         if self.init is None:
             return None
-        base = getattr(self.init, "estimator", self.init)  # FrozenEstimator
-        if not isinstance(base, TripletImageEmbedder):
-            raise ValueError(
-                "init must be a TripletImageEmbedder (or a FrozenEstimator of a "
-                f"fitted one); got {type(base).__name__}."
-            )
-        network = ("backbone", "stem", "embedding_dim")
-        mine = (self.backbone, _stem(self), self.embedding_dim)
-        theirs = (base.backbone, _stem(base), base.embedding_dim)
-        if mine != theirs:
-            raise ValueError(
-                "the network to start from (init) differs from this one; "
-                "backbone, stem and embedding_dim must match (with "
-                "stem='auto', image_size chooses the stem): "
-                f"{dict(zip(network, theirs, strict=True))} against "
-                f"{dict(zip(network, mine, strict=True))}."
-            )
+        check_init(self.init, self, kind=TripletImageEmbedder)
         self._alignment(classes)  # anchors checked before any training
-        init = clone(self.init)  # a FrozenEstimator clones to itself
-        if decoded and init is not self.init:
-            init.set_params(image_check="header")
-        return init.fit(X, y).net_
+        return fit_init(self.init, X, y, decoded=decoded)
 
     def _fit_dataset(self, dataset, classes, counts, start=None):
-        from skorch.callbacks import LRScheduler
-
-        device = (
-            str(self.accelerator.device)
-            if self.accelerator is not None
-            else resolve_device(self.device)
-        )
-        seed = derive_seed(self.random_state)
-        previous = start
-        with torch_seeded(seed, device):
+        seeded = seeded_device(self.random_state, self.device, self.accelerator)
+        with seeded as (device, seed):
             # built under the seed: the losses may hold parameters too (the
             # softmax head of SoftmaxTripletLoss)
             net = self._build_net(classes, counts, device, seed)
             net.initialize()
-            if previous is not None:
-                try:
-                    net.module_.load_state_dict(previous.module_.state_dict())
-                except RuntimeError as exc:
-                    raise ValueError(
-                        "the network to start from (init or warm_start) differs "
-                        "from this one; backbone, stem and embedding_dim must "
-                        "match (with stem='auto', image_size chooses the stem): "
-                        f"{str(exc).splitlines()[0]}"
-                    ) from None
-                # a copy: a frozen init must not see this training's epochs
-                net.history_ = copy.deepcopy(previous.history_)
-            per_epoch = _count_batches(net, dataset)
-            if self.verbose >= 2:
-                # skorch counts len(dataset) / batch_size, which the samplers
-                # (m-per-class batches, a dropped last batch) do not follow;
-                # with a validation split, its own count of the first epoch
-                net.set_params(
-                    callbacks__progress_bar__batches_per_epoch=(
-                        per_epoch if self.validation_fraction is None else "count"
-                    )
-                )
-            if self.lr_schedule == "onecycle":
-                # (with a validation split, an upper bound: safe for OneCycleLR)
-                net.set_params(
-                    callbacks__lr_scheduler__total_steps=max(
-                        1, self.max_epochs * per_epoch
-                    )
-                )
-            net.partial_fit(dataset, None)
-        # The optimizer's running moments (twice the weights for AdamW) are
-        # not needed once training is over: warm_start continues from the
-        # weights alone, with a fresh optimizer. Dropping them keeps saved
-        # models small.
-        net.optimizer_.state.clear()
-        for _, callback in net.callbacks_:
-            if isinstance(callback, LRScheduler):
-                callback.lr_scheduler_ = None  # holds the optimizer too
+            if start is not None:
+                continue_from(net, start)
+            train(
+                net,
+                dataset,
+                max_epochs=self.max_epochs,
+                lr_schedule=self.lr_schedule,
+                validation_fraction=self.validation_fraction,
+                verbose=self.verbose,
+            )
+        drop_optimizer_state(net)
         return self._set_fitted(net, classes, counts, device, dataset.skipped_)
 
     def _set_fitted(self, net, classes, counts, device, skipped):
@@ -904,20 +572,8 @@ class TripletImageEmbedder(
         """
         self._validate_params()
         self._check_skorch_kwargs()
-        classes = np.asarray(classes)
-        counts = (
-            np.ones(len(classes), dtype=np.int64)
-            if class_counts is None
-            else np.asarray(class_counts, dtype=np.int64)
-        )
-        if len(classes) < 2 or counts.shape != classes.shape:
-            raise ValueError(
-                "initialize needs at least 2 classes and one count per class; "
-                f"got {len(classes)} classes and counts of shape {counts.shape}."
-            )
-        device = resolve_device(self.device)
-        seed = derive_seed(self.random_state)
-        with torch_seeded(seed, device):
+        classes, counts = initial_classes(classes, class_counts)
+        with seeded_device(self.random_state, self.device) as (device, seed):
             net = self._build_net(classes, counts, device, seed)
             net.initialize()
         return self._set_fitted(net, classes, counts, device, [])
@@ -946,19 +602,7 @@ class TripletImageEmbedder(
         self : TripletImageEmbedder
         """
         check_is_fitted(self, "net_")
-        device = resolve_device(device)
-        on_cuda = is_cuda(device)
-        net = self.net_
-        net.device = device
-        net.amp_dtype = _resolve_precision(self.precision, device)
-        net.channels_last = on_cuda
-        layout = torch.channels_last if on_cuda else torch.contiguous_format
-        for name in [*net._modules, *net._criteria]:
-            part = getattr(net, name + "_").to(device)
-            if name in net._modules:
-                part = part.to(memory_format=layout)
-            setattr(net, name + "_", part)
-        self.device_ = device
+        self.device_ = to_device(self.net_, device, self.precision)
         return self
 
     # -- inference ----------------------------------------------------------
@@ -1005,9 +649,7 @@ class TripletImageEmbedder(
             The same path.
         """
         check_is_fitted(self, "net_")
-        state = {k: v.detach().cpu() for k, v in self.net_.module_.state_dict().items()}
-        torch.save(state, path)
-        return path
+        return save_weights(self.net_.module_, path)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1018,13 +660,9 @@ class TripletImageEmbedder(
         tags.non_deterministic = True
         return tags
 
-
-def _count_batches(net, dataset):
-    """Training batches of one epoch, counted from the batch sampler.
-
-    Only indices are drawn (no image is loaded), from a fresh iterator whose
-    sampler has its own seeded state; ``len()`` of a DataLoader is not
-    reliable for pytorch-metric-learning's m-per-class sampler.
-    """
-    loader = net.get_iterator(dataset, training=True)
-    return sum(1 for _ in loader.batch_sampler)
+    def __setstate__(self, state):
+        # an embedder pickled before the rename holds the triplet margin as
+        # ``margin``; it loads as one that sets ``triplet_margin``
+        if "triplet_margin" not in state and "margin" in state:
+            state = {**state, "triplet_margin": state["margin"], "margin": "deprecated"}
+        super().__setstate__(state)

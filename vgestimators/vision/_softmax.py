@@ -9,12 +9,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..utils._device import resolve_device
 from ..utils._docstrings import substitute
 from ..utils._labels import check_labels
-from ..utils._random import derive_seed, torch_seeded
 from ._backbones import BACKBONES
-from ._net import EmbeddingNetwork
+from ._build import augmentation, class_weights, network_params, seeded_device
 
 
 @substitute
@@ -142,13 +140,11 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
         self : SoftmaxImageClassifier
         """
         from sklearn.base import clone
-        from sklearn.utils.class_weight import compute_class_weight
         from skorch import NeuralNetClassifier
 
         from ._data import ImageDataset
-        from ._transforms import default_augmentation
 
-        _, classes, encoded, _ = check_labels(
+        _, classes, encoded, counts = check_labels(
             y,
             len(X) if hasattr(X, "__len__") else None,
             min_classes=2,
@@ -159,44 +155,36 @@ class SoftmaxImageClassifier(ClassifierMixin, BaseEstimator):
             X,
             encoded,
             image_size=self.image_size,
-            transform=default_augmentation(self.image_size) if self.augment else None,
+            transform=augmentation(self.augment, self.image_size),
         )
-        weight = None
-        if self.class_weight == "balanced":
-            weight = torch.as_tensor(
-                compute_class_weight(
-                    "balanced", classes=np.arange(len(classes)), y=encoded
+        weight = class_weights(self.class_weight, counts)
+        with seeded_device(self.random_state, self.device) as (device, seed):
+            net = NeuralNetClassifier(
+                # a ResNet with a linear layer to the classes: the embedding
+                # network with one output per class, trained on logits
+                **network_params(
+                    backbone=self.backbone,
+                    weights=None,
+                    embedding_dim=len(classes),
+                    # the embedder's stem rule: small-image stem up to 64 pixels
+                    stem=self.stem,
+                    image_size=self.image_size,
                 ),
-                dtype=torch.float32,
+                criterion=nn.CrossEntropyLoss,
+                criterion__weight=None if weight is None else torch.as_tensor(weight),
+                optimizer=torch.optim.AdamW,
+                optimizer__weight_decay=self.weight_decay,
+                lr=self.lr,
+                max_epochs=self.max_epochs,
+                batch_size=self.batch_size,
+                train_split=None,
+                iterator_train__shuffle=True,
+                iterator_train__drop_last=len(dataset) > self.batch_size,
+                iterator_train__generator=torch.Generator().manual_seed(seed),
+                callbacks=list(clone(self.callbacks, safe=False) or []),
+                device=device,
+                verbose=self.verbose,
             )
-        seed = derive_seed(self.random_state)
-        device = resolve_device(self.device)
-        net = NeuralNetClassifier(
-            # a ResNet with a linear layer to the classes: the embedding
-            # network with one output per class, trained on logits
-            EmbeddingNetwork,
-            module__backbone=self.backbone,
-            module__weights=None,
-            module__embedding_dim=len(classes),
-            # the embedder's stem rule: small-image stem up to 64 pixels
-            module__stem=self.stem,
-            module__image_size=self.image_size,
-            criterion=nn.CrossEntropyLoss,
-            criterion__weight=weight,
-            optimizer=torch.optim.AdamW,
-            optimizer__weight_decay=self.weight_decay,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            train_split=None,
-            iterator_train__shuffle=True,
-            iterator_train__drop_last=len(dataset) > self.batch_size,
-            iterator_train__generator=torch.Generator().manual_seed(seed),
-            callbacks=list(clone(self.callbacks, safe=False) or []),
-            device=device,
-            verbose=self.verbose,
-        )
-        with torch_seeded(seed, device):
             net.fit(dataset, None)
         self.net_ = net
         self.classes_ = classes

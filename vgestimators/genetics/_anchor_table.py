@@ -1,42 +1,36 @@
-"""Turn the aligner's ``anchors`` / ``sequences`` parameters into a matrix.
+"""Anchor tables: per-class anchors read from any accepted form, checked once.
 
-The aligner accepts anchors as a dict (label -> vector), a DataFrame indexed
-by label, or an anchor estimator such as
-:class:`~vgestimators.genetics.GeneticAnchors` (fitted on ``sequences`` inside
-the aligner's ``fit``, or already fitted). Everything here validates and
-normalises those forms; nothing is fitted in place (an estimator passed as a
-parameter is cloned before fitting, as scikit-learn requires).
+Anchors come as a dict (label -> vector), a DataFrame indexed by label, or
+an anchor estimator such as :class:`~vgestimators.genetics.GeneticAnchors`
+(fitted here on ``sequences``, or already fitted). :func:`read_anchors`
+validates and normalises those forms, pairs their labels with the classes
+of ``y`` and standardises the vectors; the alignment classifiers read
+their anchors through it. Nothing is fitted in place: an estimator passed
+in is cloned before fitting, as scikit-learn requires.
 """
-
-import numbers
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.utils import Bunch
+from sklearn.utils._param_validation import HasMethods, validate_params
 from sklearn.utils.validation import check_is_fitted
 
-_MAX_LISTED = 20
+from ..taxonomy import match_labels
+from ..utils._labels import as_python as _py
+from ..utils._labels import format_labels as _fmt_labels
+from ._anchors import GeneticAnchors
 
-
-def _fmt_labels(labels):
-    """Readable, truncated list of class labels for error messages."""
-    labels = list(labels)
-    shown = ", ".join(repr(_py(label)) for label in labels[:_MAX_LISTED])
-    if len(labels) > _MAX_LISTED:
-        shown += f", ... ({len(labels)} in all)"
-    return "[" + shown + "]"
-
-
-def _py(value):
-    """NumPy scalar -> Python scalar (for readable reprs)."""
-    return value.item() if isinstance(value, np.generic) else value
+#: The forms ``anchors`` and ``sequences`` may take (parameter constraints).
+_ANCHOR_CONSTRAINTS = {
+    "anchors": [None, dict, pd.DataFrame, HasMethods(["fit"])],
+    "sequences": [None, pd.DataFrame, tuple],
+}
 
 
 def default_anchor_estimator():
     """``GeneticAnchors()``: the anchor estimator used when ``anchors`` is None."""
-    from ..genetics import GeneticAnchors
-
     return GeneticAnchors()
 
 
@@ -119,12 +113,44 @@ def _check_named(labels, frame, column):
     )
 
 
-def anchor_labels(anchors, sequences):
-    """Class labels the anchors will have, without fitting anything.
+@validate_params(_ANCHOR_CONSTRAINTS, prefer_skip_nested_validation=True)
+def anchor_labels(anchors, sequences=None):
+    """Class labels that anchors will have, without computing any anchor.
 
-    For the checks made before any training (``check_species``): dict keys,
-    DataFrame index, the species of ``sequences`` or a fitted estimator's
-    classes.
+    The cheap part of :func:`read_anchors`, for checks made before any
+    training (``check_species`` of the aligners): the keys of a dict, the
+    index of a DataFrame, the distinct species of ``sequences`` in order of
+    appearance, or the classes of a fitted anchor estimator. Labels are
+    returned as written, before any pairing with the classes of ``y``.
+
+    Parameters
+    ----------
+    anchors : dict, DataFrame, estimator or None
+        The anchors, in any form :func:`read_anchors` accepts.
+    sequences : DataFrame or tuple, default=None
+        DNA an anchor estimator would be fitted on (see
+        :func:`read_anchors`); its labels are checked (every sequence must
+        name its species) but no sequence is embedded.
+
+    Returns
+    -------
+    labels : list
+        One label per anchor the table will hold.
+
+    See Also
+    --------
+    read_anchors : Computes and checks the anchors themselves.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from vgestimators.genetics import anchor_labels
+    >>> dna = pd.DataFrame({"sequence": ["ACGT", "ACGA", "TTGA"],
+    ...                     "species": ["b", "a", "b"]})
+    >>> anchor_labels(None, dna)
+    ['b', 'a']
+    >>> anchor_labels({"a": [1.0, 0.0], "b": [0.0, 1.0]})
+    ['a', 'b']
     """
     if isinstance(anchors, dict):
         return list(anchors)
@@ -134,143 +160,7 @@ def anchor_labels(anchors, sequences):
         _, labels = split_sequences(sequences)
         return list(pd.unique(labels))
     # a fitted estimator, or the error that explains what is missing
-    return _from_estimator(anchors, None, None)[0]
-
-
-def match_labels(labels, classes, mapping):
-    """Anchor labels respelled as the classes of y they name.
-
-    An anchor label names class ``c`` of y if it equals it (exact labels
-    first), if ``mapping`` says so (``{class of y: anchor label, list of
-    labels, or None}``; keys that are no class of this ``y``, as in a
-    cross-validation fold, are ignored), or if the two differ only in case,
-    ``_`` or spacing. Other labels (species with DNA and no images) keep
-    their spelling; several spellings of one such species become its first
-    spelling.
-
-    Returns
-    -------
-    labels : list
-        One entry per input label.
-    how : dict
-        Class of y -> how it was matched (``"exact"``, ``"mapping"``,
-        ``"name"``); classes not in it have no anchor.
-    """
-    from ..utils._names import taxon_key
-
-    labels, classes = list(labels), list(classes)
-    present = set(labels)
-    if not all(isinstance(v, str) for v in classes + labels):
-        if mapping:
-            raise ValueError(
-                "species_mapping needs string class labels and anchor labels."
-            )
-        return labels, {c: "exact" for c in classes if c in present}
-    how, routed, closed = {}, {}, set()
-    if mapping:
-        label_keys = {taxon_key(label) for label in labels}
-        by_key = {taxon_key(c): c for c in classes}
-        for key, value in mapping.items():
-            cls = by_key.get(taxon_key(key))
-            if cls is None:
-                continue  # no class of this y (e.g. a cross-validation fold)
-            values = (
-                []
-                if value is None
-                else [value]
-                if isinstance(value, str)
-                else list(value)
-            )
-            unknown = [v for v in values if taxon_key(v) not in label_keys]
-            if unknown:
-                raise ValueError(
-                    f"species_mapping pairs the class {_py(cls)!r} with {unknown}, which "
-                    "no anchor label names (anchor labels: "
-                    f"{_fmt_labels(list(dict.fromkeys(labels)))})."
-                )
-            closed.add(cls)
-            for v in values:
-                routed[taxon_key(v)] = cls
-            if values:
-                how[cls] = "mapping"
-    for c in classes:
-        if c in present and c not in closed:
-            how[c] = "exact"
-    keys = {}
-    for c in classes:
-        keys.setdefault(taxon_key(c), []).append(c)
-    free = {k: cs[0] for k, cs in keys.items() if len(cs) == 1 and cs[0] not in closed}
-    out, first = [], {}
-    for label in labels:
-        key = taxon_key(label)
-        if key in routed:
-            out.append(routed[key])
-        elif label in how and how[label] == "exact":
-            out.append(label)
-        elif key in free:
-            how.setdefault(free[key], "name")
-            out.append(free[key])
-        else:
-            out.append(first.setdefault(key, label))
-    return out, how
-
-
-def check_anchor_coverage(y_classes, labels, missing_anchors, fallback):
-    """Classes of y without anchor; raise when ``missing_anchors="raise"``."""
-    present = set(labels)
-    missing = [c for c in y_classes if c not in present]
-    if missing and missing_anchors == "raise":
-        raise ValueError(
-            f"classes {_fmt_labels(missing)} of y have no anchor (anchors "
-            f"cover {len(labels)} classes: {_fmt_labels(labels)}). Give them "
-            f"anchors, pair names with species_mapping={{class: species}}, or "
-            f"set missing_anchors='visual_only' to {fallback}."
-        )
-    return missing
-
-
-def check_species(estimator, y):
-    """``check_species`` of the aligners: pair names, raise as fit would.
-
-    Checks only names (no anchor is computed): the cheap part of ``fit``
-    that can run before an image embedder is trained.
-    """
-    from sklearn.utils.validation import column_or_1d
-
-    from ..utils._labels import check_labels
-
-    estimator._validate_params()
-    # column vectors warn, as in fit (scikit-learn's validate_data)
-    _, classes, _, counts = check_labels(
-        column_or_1d(y, warn=True), classification=True
-    )
-    raw = anchor_labels(estimator.anchors, estimator.sequences)
-    relabelled, how = match_labels(raw, list(classes), estimator.species_mapping)
-    labels = list(dict.fromkeys(relabelled))
-    check_anchor_coverage(
-        classes, labels, estimator.missing_anchors, "classify them without DNA"
-    )
-    spellings = {}
-    for original, label in zip(raw, relabelled, strict=True):
-        spellings.setdefault(label, [])
-        if original not in spellings[label]:
-            spellings[label].append(original)
-    rows = [
-        (
-            _py(c),
-            int(n),
-            " | ".join(map(str, spellings.get(c, []))) or None,
-            how.get(c, "none"),
-        )
-        for c, n in zip(classes, counts, strict=True)
-    ]
-    in_y = set(classes.tolist())
-    rows += [
-        (_py(label), 0, " | ".join(map(str, names)), "dna only")
-        for label, names in spellings.items()
-        if label not in in_y
-    ]
-    return pd.DataFrame(rows, columns=["species", "n_images", "dna_label", "how"])
+    return _from_estimator(anchors, None)[0]
 
 
 def _from_dict(anchors):
@@ -317,7 +207,7 @@ def _from_frame(frame, source):
     ]
     if non_numeric:
         raise ValueError(
-            f"{source} has non-numeric columns {non_numeric[:_MAX_LISTED]}; "
+            f"{source} has non-numeric columns {non_numeric[:20]}; "
             "anchor vectors must be numeric (index = class label)."
         )
     columns = list(frame.columns)
@@ -325,11 +215,13 @@ def _from_frame(frame, source):
     return list(frame.index), frame.to_numpy(dtype=np.float64), names
 
 
-def _from_estimator(anchors, sequences, default_factory, classes=(), mapping=None):
+def _from_estimator(anchors, sequences, classes=(), mapping=None):
     if sequences is not None:
         seqs, labels = split_sequences(sequences)
         labels = np.asarray(match_labels(labels, classes, mapping)[0], dtype=object)
-        estimator = clone(anchors) if anchors is not None else default_factory()
+        estimator = (
+            clone(anchors) if anchors is not None else default_anchor_estimator()
+        )
         estimator.fit(seqs, labels)
     else:
         if anchors is None:
@@ -373,21 +265,19 @@ def _from_estimator(anchors, sequences, default_factory, classes=(), mapping=Non
     return labels, matrix, names, estimator
 
 
-def resolve_anchors(anchors, sequences, default_factory, classes=(), mapping=None):
+def resolve_anchors(anchors, sequences, classes=(), mapping=None):
     """Validate the anchor parameters and return the raw anchor matrix.
 
     Parameters
     ----------
     anchors : dict, DataFrame, estimator or None
     sequences : DataFrame, tuple or None
-    default_factory : callable
-        Builds the anchor estimator used when ``anchors`` is None and
-        ``sequences`` is given.
     classes : sequence, default=()
         Classes of y: anchor labels that name one of them in another
         spelling (or through ``mapping``) are respelled as the class
-        (:func:`match_labels`); sequences are relabelled before their
-        anchors are computed, so two spellings make one anchor.
+        (:func:`~vgestimators.taxonomy.match_labels`); sequences are
+        relabelled before their anchors are computed, so two spellings make
+        one anchor.
     mapping : dict or None
         ``species_mapping`` of the estimator.
 
@@ -408,7 +298,7 @@ def resolve_anchors(anchors, sequences, default_factory, classes=(), mapping=Non
         labels, matrix, names = _from_frame(anchors, "anchors DataFrame")
     else:
         labels, matrix, names, estimator = _from_estimator(
-            anchors, sequences, default_factory, classes, mapping
+            anchors, sequences, classes, mapping
         )
     if estimator is None or sequences is None:
         labels = match_labels(labels, classes, mapping)[0]
@@ -449,8 +339,11 @@ def _reject_sequences(sequences, what):
         )
 
 
-def standardize(matrix, labels):
+def _standardize(matrix, labels):
     """Centre and scale anchor vectors feature-wise across classes.
+
+    A feature whose spread across the anchors is rounding error (at most
+    16 eps times the largest absolute value, at least 1) is set to 0.
 
     Returns
     -------
@@ -481,63 +374,123 @@ def standardize(matrix, labels):
     return out, mean, scale
 
 
-def union_classes(y_classes, extra):
-    """Sorted union of the training classes and anchor-only classes.
+@validate_params(
+    {
+        **_ANCHOR_CONSTRAINTS,
+        "classes": ["array-like"],
+        "species_mapping": [None, dict],
+        "standardize": ["boolean"],
+    },
+    # an anchor estimator fitted here validates its own parameters
+    prefer_skip_nested_validation=False,
+)
+def read_anchors(
+    anchors, sequences=None, *, classes=(), species_mapping=None, standardize=True
+):
+    """Read per-class anchors from any accepted form into one checked table.
 
-    Raises a ValueError when the two sets of labels cannot be ordered together
-    (e.g. integer labels in ``y`` and string keys in the anchors): NumPy would
-    otherwise silently turn the integers into strings.
-    """
-    if len(extra) == 0:
-        return y_classes
-    y_numeric = y_classes.dtype.kind in "iuf"
-    extra_numeric = all(
-        isinstance(e, numbers.Number) and not isinstance(e, bool | np.bool_)
-        for e in extra
-    )
-    y_text = all(isinstance(c, str) for c in y_classes)
-    extra_text = all(isinstance(e, str) for e in extra)
-    if y_numeric and extra_numeric:
-        return np.unique(np.concatenate([y_classes, np.asarray(extra)]))
-    if y_text and extra_text:
-        merged = np.unique(
-            np.concatenate([y_classes.astype(object), np.asarray(extra, dtype=object)])
-        )
-        return merged if y_classes.dtype == object else merged.astype(str)
-    raise ValueError(
-        "the anchors hold classes without training images "
-        f"{_fmt_labels(extra)} whose labels are not of the same type as y's "
-        f"labels ({y_classes.dtype}); they cannot join classes_. Use labels of "
-        "one type, or zero_shot=False."
-    )
+    The one reader of genetic anchors: the alignment classifiers read their
+    ``anchors`` / ``sequences`` parameters with it. Labels are paired with
+    the classes of ``y`` (spelling and ``species_mapping``), the vectors
+    checked, then centred and scaled feature-wise across classes.
 
+    Parameters
+    ----------
+    anchors : dict, DataFrame, estimator or None
+        The anchors:
 
-def fit_anchor_table(estimator, classes):
-    """Fit the anchors of an aligner: ``resolve_anchors`` then ``standardize``.
-
-    ``estimator`` gives ``anchors``, ``sequences``, ``species_mapping`` and
-    ``standardize_anchors`` (the aligner and the prototype classifier).
+        - a dict mapping class label -> 1-D vector, or a DataFrame indexed
+          by class label with one numeric column per feature;
+        - an anchor estimator such as
+          :class:`~vgestimators.genetics.GeneticAnchors`: with
+          ``sequences``, a clone of it is fitted on them; without, it must
+          already be fitted and its ``anchors_`` are read;
+        - None: ``GeneticAnchors()`` fitted on ``sequences``.
+    sequences : DataFrame or tuple, default=None
+        DNA to fit the anchor estimator on: a DataFrame with a
+        ``"sequence"`` column and a ``"label"`` column or, failing that, a
+        ``"species"`` column (as in ``make_forams(...).sequences``), or a
+        ``(sequences, labels)`` pair. Only used with an anchor estimator
+        or None.
+    classes : array-like, default=()
+        Classes of ``y``. An anchor label that names one of them in another
+        spelling (case, ``_`` or spacing) or through ``species_mapping`` is
+        respelled as that class (:func:`~vgestimators.taxonomy.match_labels`);
+        sequences are relabelled before their anchors are computed, so two
+        spellings of one species make one anchor.
+    species_mapping : dict or None, default=None
+        Pairs classes of ``y`` with anchor labels written differently:
+        ``{class of y: anchor label, or a list of labels}``. Keys that are
+        no class of ``classes`` are ignored.
+    standardize : bool, default=True
+        Centre and scale each feature across the anchors (features constant
+        across them become 0); False keeps the raw vectors.
 
     Returns
     -------
-    anchors : Bunch
-        ``labels``, ``matrix`` (standardised or raw), ``names`` (feature
-        names or None), ``genetic_anchors`` (the fitted estimator or None),
-        ``mean`` and ``scale`` (None when not standardised) and ``table``
-        (``matrix`` as a DataFrame indexed by label).
-    """
-    import pandas as pd
-    from sklearn.utils import Bunch
+    anchors : :class:`~sklearn.utils.Bunch`
+        With the attributes:
 
+        labels : list
+            Class label of each anchor, respelled as in ``classes``.
+        matrix : ndarray of shape (n_anchors, n_features), float64
+            The anchors, standardised when ``standardize``.
+        feature_names : list of str or None
+            Column names of a DataFrame (or of a fitted estimator's
+            ``anchors_``) when they are all strings.
+        genetic_anchors : estimator or None
+            The fitted anchor estimator; None for a dict or DataFrame.
+        mean, scale : ndarray of shape (n_features,) or None
+            Centring and scaling applied to the raw anchors (None when not
+            standardised).
+        table : DataFrame of shape (n_anchors, n_features)
+            ``matrix`` indexed by label, its columns ``feature_names``
+            (or 0, 1, ...).
+
+    Raises
+    ------
+    ValueError
+        For anchors of the wrong form, an empty or duplicated table (once
+        spellings are matched), NaN or infinity, fewer than 2 classes,
+        all-zero anchors, mixed dimensions, non-numeric columns, identical
+        anchors or anchors that become zero once standardised; sequences
+        without species name; ``species_mapping`` entries that name no
+        anchor label.
+
+    See Also
+    --------
+    anchor_labels : The labels alone, without computing any anchor.
+    GeneticAnchors : Fits one anchor per species from DNA sequences.
+
+    Examples
+    --------
+    >>> from vgestimators.genetics import read_anchors
+    >>> anchors = {
+    ...     "Orbulina universa": [1.0, 0.0, 5.0],
+    ...     "Candeina nitida": [0.0, 1.0, 5.0],
+    ...     "Globigerina bulloides": [2.0, 2.0, 5.0],
+    ... }
+    >>> table = read_anchors(anchors, classes=["orbulina_universa"])
+    >>> table.labels
+    ['orbulina_universa', 'Candeina nitida', 'Globigerina bulloides']
+    >>> table.table.round(2)
+                              0     1    2
+    orbulina_universa      0.00 -1.22  0.0
+    Candeina nitida       -1.22  0.00  0.0
+    Globigerina bulloides  1.22  1.22  0.0
+
+    From DNA, with :class:`GeneticAnchors` fitted on the sequences:
+
+    >>> sequences = (["ACGTACGTAA", "ACGAACGTAA", "TTGCAATGCA"], ["a", "a", "b"])
+    >>> fitted = read_anchors(None, sequences)
+    >>> fitted.matrix.shape, fitted.genetic_anchors.classes_.tolist()
+    ((2, 256), ['a', 'b'])
+    """
     labels, raw, names, fitted = resolve_anchors(
-        estimator.anchors,
-        estimator.sequences,
-        default_anchor_estimator,
-        classes=list(classes),
-        mapping=estimator.species_mapping,
+        anchors, sequences, classes=list(classes), mapping=species_mapping
     )
-    if estimator.standardize_anchors:
-        matrix, mean, scale = standardize(raw, labels)
+    if standardize:
+        matrix, mean, scale = _standardize(raw, labels)
     else:
         matrix, mean, scale = raw, None, None
     columns = names if names is not None else range(matrix.shape[1])
@@ -545,7 +498,7 @@ def fit_anchor_table(estimator, classes):
     return Bunch(
         labels=labels,
         matrix=matrix,
-        names=names,
+        feature_names=names,
         genetic_anchors=fitted,
         mean=mean,
         scale=scale,
