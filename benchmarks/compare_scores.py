@@ -46,7 +46,8 @@ def compare(before, after):
             largest = float(np.nanmax(gap)) if np.isfinite(gap).any() else 0.0
             if largest > 0 or nan_differs:
                 differences[column] = (largest, nan_differs)
-        elif (x.astype(str) != y.astype(str)).any():
+        elif (~((x.astype(str) == y.astype(str)) | (x.isna() & y.isna()))).any():
+            # text columns: equal, or empty in both runs
             differences[column] = (np.inf, 0)
     return len(both), missing, differences
 

@@ -212,7 +212,10 @@ def _from_frame(frame, source):
         )
     columns = list(frame.columns)
     names = columns if all(isinstance(c, str) for c in columns) else None
-    return list(frame.index), frame.to_numpy(dtype=np.float64), names
+    # C order, whatever the frame's blocks: the standardisation's sums (and so
+    # every number downstream) then do not depend on the container
+    matrix = np.ascontiguousarray(frame.to_numpy(dtype=np.float64))
+    return list(frame.index), matrix, names
 
 
 def _from_estimator(anchors, sequences, classes=(), mapping=None):
