@@ -30,8 +30,6 @@ _PROJECTION_PARAMS = tuple(
     for name in AnchorProjectionClassifier._parameter_constraints
     if name not in ("rule", "temperature")
 )
-#: Temperature of the projection rules when ``temperature="auto"``.
-_PROJECTION_TEMPERATURE = 0.1
 
 
 @substitute
@@ -122,8 +120,10 @@ class VisualGeneticAligner(
     ${knn_parameters}
     temperature : "auto" or float, default="auto"
         Softmax temperature turning cosines into probabilities. "auto":
-        fitted on leave-one-image-out scores of the training images for the
-        "prototype" rule, 0.1 for the anchor rules.
+        fitted by the rule, the one of least class-balanced log-loss: on
+        leave-one-image-out scores of the training images for the
+        "prototype" rule, on the training images' cosines to the anchors
+        for the anchor rules (a fixed 0.1 before 0.2).
     zero_shot : bool, default=True
         With ``classifier="prototype"``, ``"anchor"`` or ``"hybrid"``, let
         anchor classes that have no training image join ``classes_``.
@@ -213,7 +213,7 @@ class VisualGeneticAligner(
             for name in _PROTOTYPE_PARAMS
         },
         "classifier": [StrOptions({"prototype", *RULES})],
-        # "auto": fitted by the prototype rule, 0.1 for the projection rules
+        # "auto": fitted by every rule
         "temperature": GeneticPrototypeClassifier._parameter_constraints["temperature"],
     }
 
@@ -354,13 +354,10 @@ class VisualGeneticAligner(
             return GeneticPrototypeClassifier(
                 **{name: getattr(self, name) for name in _PROTOTYPE_PARAMS}
             )
-        temperature = (
-            _PROJECTION_TEMPERATURE if self.temperature == "auto" else self.temperature
-        )
         return AnchorProjectionClassifier(
             **{name: getattr(self, name) for name in _PROJECTION_PARAMS},
             rule=self.classifier,
-            temperature=temperature,
+            temperature=self.temperature,
         )
 
     def calibrates_on_held_out(self):
@@ -402,7 +399,7 @@ class VisualGeneticAligner(
         if fitted_prototype:
             return None
         temperature = (
-            _PROJECTION_TEMPERATURE if self.temperature == "auto" else self.temperature
+            self.rule_.temperature_ if self.temperature == "auto" else self.temperature
         )
         return {
             "rule": self.classifier,

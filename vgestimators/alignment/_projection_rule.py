@@ -31,6 +31,7 @@ from ..utils._labels import check_labels
 from ..utils._random import derive_seed, torch_seeded
 from ..utils._warnings import renamed_parameter
 from ._base import AnchoredClassifierMixin
+from ._calibration import fit_temperature
 from ._neighbours import KNN_ALGORITHMS, nearest_neighbours
 from ._projection import (
     alignment_weights,
@@ -86,9 +87,11 @@ class AnchorProjectionClassifier(
         by cosine, or ``hybrid_weight * knn + (1 - hybrid_weight) * anchor``
         of their probabilities (see Notes).
     ${knn_parameters}
-    temperature : float, default=0.1
+    temperature : "auto" or float, default="auto"
         Softmax temperature turning cosines to the anchors into
-        probabilities.
+        probabilities. "auto": the one of least class-balanced log-loss on
+        the training images' cosines to the anchors (``temperature_``), as
+        the prototype rule fits its own; 0.1 was the fixed value before 0.2.
     zero_shot : bool, default=True
         With ``rule="anchor"`` or ``"hybrid"``, let anchor classes that have
         no training image join ``classes_``. Ignored for ``"knn"``, which
@@ -117,6 +120,9 @@ class AnchorProjectionClassifier(
         Classes of ``y`` without an anchor (``missing_anchors="visual_only"``).
     zero_shot_classes_ : ndarray
         Classes in ``classes_`` with an anchor but no training image.
+    temperature_ : float
+        The temperature fitted by ``temperature="auto"`` (else
+        ``temperature``).
     ${projection_attributes}
     ${embedding_input_attributes}
 
@@ -163,7 +169,10 @@ class AnchorProjectionClassifier(
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "knn_algorithm": [StrOptions(set(KNN_ALGORITHMS))],
         "hybrid_weight": [Interval(Real, 0, 1, closed="both")],
-        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "temperature": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, None, closed="neither"),
+        ],
         "zero_shot": ["boolean"],
         "novelty_threshold": [None, Interval(Real, None, None, closed="neither")],
         "unknown_label": [str, Integral],
@@ -196,7 +205,7 @@ class AnchorProjectionClassifier(
         n_neighbors=5,
         knn_algorithm="auto",
         hybrid_weight=0.5,
-        temperature=0.1,
+        temperature="auto",
         zero_shot=True,
         novelty_threshold=None,
         unknown_label="unknown",
@@ -335,17 +344,34 @@ class AnchorProjectionClassifier(
         self._anchor_unit = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
         self._anchored_mask = self._class_anchor_row >= 0
         needs_knn = self.rule != "anchor" or len(missing) > 0
+        P = self._project(X)
+        self.temperature_ = self._fit_temperature(P, y_cls)
         if needs_knn:
             self._knn_basis = span_basis(self.projection_)
-            Z = self._project(X)
-            if self._knn_basis is not None:
-                Z = Z @ self._knn_basis
+            Z = P if self._knn_basis is None else P @ self._knn_basis
             self._n_neighbors = min(self.n_neighbors, Z.shape[0])
             self._knn = nearest_neighbours(Z, self._n_neighbors, self.knn_algorithm)
             self._knn_classes = y_cls
         else:
             self._knn = None
         return self
+
+    def _fit_temperature(self, P, y_cls):
+        """``temperature``, or ("auto") the one of least balanced log-loss.
+
+        Fitted on the anchor rule's cosines of the anchored training
+        images, every species weighing the same, as the prototype rule's
+        "auto" (which uses leave-one-out scores; the projection has none).
+        """
+        if self.temperature != "auto":
+            return float(self.temperature)
+        anchored = self._anchored_mask[y_cls]
+        cos = (
+            P[anchored]
+            @ self._anchor_unit[self._class_anchor_row[self._anchored_mask]].T
+        )
+        target = np.cumsum(self._anchored_mask)[y_cls[anchored]] - 1
+        return fit_temperature([(cos, target)])
 
     # ------------------------------------------------------------ inference
     def _project(self, X):
@@ -362,7 +388,9 @@ class AnchorProjectionClassifier(
         return {
             "rule": self.rule,
             "hybrid_weight": self.hybrid_weight,
-            "temperature": self.temperature,
+            "temperature": self.temperature_
+            if self.temperature == "auto"
+            else self.temperature,
         }
 
     def scores(self, X, settings=None):
