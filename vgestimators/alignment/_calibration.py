@@ -94,7 +94,7 @@ def choose_seen_bias(evidence, objective, n_seen, n_zero):
     return float(grid[ties[np.argmin(np.abs(grid[ties]))]]), curve
 
 
-def fit_temperature(logit_sets):
+def fit_temperature(logit_sets, sample_weight=None):
     """The softmax temperature minimising a class-balanced log-loss.
 
     Parameters
@@ -103,6 +103,9 @@ def fit_temperature(logit_sets):
         Adjusted scores (n_images, n_classes) of evaluation images and the
         column of each one's species; pooled over the list, every species
         weighing the same.
+    sample_weight : ndarray or None, default=None
+        Further weights of the images of a single set (a classifier's
+        ``class_weight``), multiplying the per-species ones.
 
     Returns
     -------
@@ -116,6 +119,8 @@ def fit_temperature(logit_sets):
     for _, target in sets:
         counts = np.bincount(target)
         weights.append(1.0 / counts[target])
+    if sample_weight is not None:
+        weights = [weights[0] * np.asarray(sample_weight, dtype=np.float64)]
     total = sum(w.sum() for w in weights)
 
     def loss(log_t):

@@ -345,7 +345,7 @@ class AnchorProjectionClassifier(
         self._anchored_mask = self._class_anchor_row >= 0
         needs_knn = self.rule != "anchor" or len(missing) > 0
         P = self._project(X)
-        self.temperature_ = self._fit_temperature(P, y_cls)
+        self.temperature_ = self._fit_temperature(P, y, y_cls)
         if needs_knn:
             self._knn_basis = span_basis(self.projection_)
             Z = P if self._knn_basis is None else P @ self._knn_basis
@@ -356,12 +356,13 @@ class AnchorProjectionClassifier(
             self._knn = None
         return self
 
-    def _fit_temperature(self, P, y_cls):
+    def _fit_temperature(self, P, y, y_cls):
         """``temperature``, or ("auto") the one of least balanced log-loss.
 
         Fitted on the anchor rule's cosines of the anchored training
-        images, every species weighing the same, as the prototype rule's
-        "auto" (which uses leave-one-out scores; the projection has none).
+        images, every species weighing the same (times ``class_weight``),
+        as the prototype rule's "auto" (which uses leave-one-out scores;
+        the projection has none).
         """
         if self.temperature != "auto":
             return float(self.temperature)
@@ -371,7 +372,9 @@ class AnchorProjectionClassifier(
             @ self._anchor_unit[self._class_anchor_row[self._anchored_mask]].T
         )
         target = np.cumsum(self._anchored_mask)[y_cls[anchored]] - 1
-        return fit_temperature([(cos, target)])
+        # the classes weigh as in the alignment loss (class_weight)
+        weight = alignment_weights(y, self._class_anchor_row[y_cls], self.class_weight)
+        return fit_temperature([(cos, target)], sample_weight=weight[anchored])
 
     # ------------------------------------------------------------ inference
     def _project(self, X):
@@ -385,12 +388,14 @@ class AnchorProjectionClassifier(
 
     def settings(self):
         """The predict-time settings: ``rule``, ``hybrid_weight``, ``temperature``."""
+        temperature = self.temperature
+        if temperature == "auto":
+            check_is_fitted(self)
+            temperature = self.temperature_
         return {
             "rule": self.rule,
             "hybrid_weight": self.hybrid_weight,
-            "temperature": self.temperature_
-            if self.temperature == "auto"
-            else self.temperature,
+            "temperature": temperature,
         }
 
     def scores(self, X, settings=None):
