@@ -101,14 +101,20 @@ def match_species(
     1. ``mapping``, if it names the class;
     2. class numbers, if both the class and the species carry one (e.g. the
        Endless Forams folder number and PFR2's ``EndlessForams_Class``);
-    3. the same name, ignoring case, underscores and spacing;
-    4. the same species epithet (``by_epithet=True``), when exactly one
-       species has it: ``"sacculifer"`` finds ``"Trilobatus sacculifer"``,
-       and so does ``"Globigerinoides sacculifer"`` (a genus revision; such
-       cross-genus matches are announced with a warning).
+    3. the identical name;
+    4. the same name, ignoring case, underscores and spacing (unless an
+       earlier rule paired that species with another class);
+    5. the same species epithet (``by_epithet=True``), when exactly one
+       species has it and no other rule claimed it: ``"sacculifer"`` finds
+       ``"Trilobatus sacculifer"``, and so does ``"Globigerinoides
+       sacculifer"`` (a genus revision; such cross-genus matches are
+       announced with a warning).
 
     Classes that no rule pairs, or that a rule pairs ambiguously, are
-    reported by name; none is dropped silently.
+    reported by name; none is dropped silently. This is the package's one
+    name matcher: the aligners pair anchor labels with it too
+    (:func:`match_labels`), and every report says how a pair was made in
+    the words of ``PAIRING_RULES``.
 
     Parameters
     ----------
@@ -156,8 +162,9 @@ def match_species(
         species) pair (per spelling of the species, when ``species`` spells
         it in several ways) and one per unpaired class, with columns
         ``image_class``, ``species`` (None if unpaired), ``how``
-        (``"mapping"``, ``"number"``, ``"name"``, ``"epithet"``,
-        ``"excluded"``, ``"unmatched"``, ``"ambiguous"``) and ``note``.
+        (``"mapping"``, ``"number"``, ``"exact"``, ``"name"``,
+        ``"epithet"``, ``"excluded"``, ``"unmatched"``, ``"ambiguous"``) and
+        ``note``.
         ``dict(zip(report.species, report.image_class))`` relabels sequences
         with their image class.
 
