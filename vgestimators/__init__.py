@@ -20,6 +20,7 @@ __getattr__, __dir__, __all__ = attach(
         "SGTTransformer": ".genetics",
         "GeneticAnchors": ".genetics",
         "TripletImageEmbedder": ".vision",
+        "PretrainedImageEmbedder": ".vision",
         "VisualGeneticAligner": ".alignment",
         "make_forams": ".datasets",
         "ltr_report": ".metrics",

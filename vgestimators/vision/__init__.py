@@ -1,4 +1,4 @@
-"""Visual half: images to triplet-trained embeddings (skorch, torchvision)."""
+"""Visual half: images to embeddings, triplet-trained (skorch) or pretrained."""
 
 from ..utils._lazy import attach
 
@@ -6,6 +6,7 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "TripletImageEmbedder": "._embedder",
+        "PretrainedImageEmbedder": "._pretrained",
         "ImageDataset": "._data",
         "embed_to_file": "._to_file",
         "SoftmaxImageClassifier": "._softmax",

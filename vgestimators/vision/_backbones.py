@@ -16,6 +16,8 @@ SMALL_STEM_MAX_SIZE = 64
 # Prefix of the backbone's keys in a state dict saved from a fitted
 # TripletImageEmbedder (``save_backbone``); such files also hold "head.*".
 _EMBEDDER_PREFIX = "backbone."
+#: Key of a saved embedder's training image side (a 0-d tensor).
+IMAGE_SIZE_KEY = "meta.image_size"
 
 
 class _WeightsDownloadError(RuntimeError):
@@ -55,13 +57,25 @@ def _load_torchvision_state_dict(name, weights_enum, progress):
         ) from exc
 
 
-def _read_state_dict(path):
+def read_state_dict(path):
+    """Read a state dict from a weights file, naming the file on failure.
+
+    A ``.safetensors`` file is read with safetensors, any other with
+    ``torch.load(weights_only=True)`` (no code runs); a checkpoint that
+    wraps its state dict under ``"state_dict"`` is unwrapped.
+    """
     path = Path(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(path, device="cpu")
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - re-raised with the file name
         raise ValueError(
-            f"Could not read a state dict from weights file {str(path)!r}: {exc}"
+            f"Could not read a state dict from weights file {str(path)!r} "
+            f"(truncated, or not a weights file?): {exc}"
         ) from exc
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
@@ -101,10 +115,10 @@ def is_weights_file(weights):
 
 def load_weights_file(weights):
     """Read a local weights file: (backbone state, head state)."""
-    return split_embedder_state(_read_state_dict(weights))
+    return split_embedder_state(read_state_dict(weights))
 
 
-def save_weights(network, path):
+def save_weights(network, path, *, image_size=None):
     """Write a network's state dict as CPU tensors to ``path`` (a weights file).
 
     Of an embedding network the keys are ``backbone.*`` and ``head.*``:
@@ -116,6 +130,10 @@ def save_weights(network, path):
         The network whose weights are saved.
     path : str, path-like or file object
         Destination.
+    image_size : int or None, default=None
+        The image side the network was trained at, recorded under
+        ``"meta.image_size"`` so that a frozen use of the file
+        (:class:`PretrainedImageEmbedder`) prepares images alike.
 
     Returns
     -------
@@ -123,6 +141,8 @@ def save_weights(network, path):
         The same path.
     """
     state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
+    if image_size is not None:
+        state[IMAGE_SIZE_KEY] = torch.tensor(int(image_size))
     torch.save(state, path)
     return path
 
@@ -245,18 +265,32 @@ def build_backbone(
             "weights must be None, a torchvision weights name or a path of a "
             f"state-dict file, got {type(weights).__name__}."
         )
-    missing, unexpected = [], []
+    load_strict(model, state, source, f"{name} with the {stem!r} stem")
+    return model
+
+
+def load_strict(module, state, source, model):
+    """Load ``state`` into ``module``; any key too many or missing raises.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    state : dict
+        The state dict.
+    source : str
+        Where the state comes from, for the message (e.g. "weights file
+        'b.pt'").
+    model : str
+        What the module is, for the message.
+    """
     try:
-        result = model.load_state_dict(state, strict=False)
-        missing, unexpected = result.missing_keys, result.unexpected_keys
+        result = module.load_state_dict(state, strict=False)
     except RuntimeError as exc:
-        raise ValueError(
-            f"The {source} do(es) not fit {name} with the {stem!r} stem: {exc}"
-        ) from exc
+        raise ValueError(f"The {source} do(es) not fit {model}: {exc}") from exc
+    missing, unexpected = result.missing_keys, result.unexpected_keys
     if missing or unexpected:
         raise ValueError(
-            f"The {source} do(es) not fit {name}: missing keys "
+            f"The {source} do(es) not fit {model}: missing keys "
             f"{missing[:5]}{'...' if len(missing) > 5 else ''}, unexpected keys "
             f"{unexpected[:5]}{'...' if len(unexpected) > 5 else ''}."
         )
-    return model

@@ -252,6 +252,11 @@ class ImageDataset(Dataset):
     decode_check : bool or None, default=None
         Decode every file when the dataset is built (True) or read only the
         headers (False); None: as ``purpose`` says.
+    resize : callable or None, default=None
+        Replaces the square resize: it gets each loaded image tensor
+        (3, h, w) and returns the image of the side the network expects
+        (e.g. a pretrained network's resize and centre crop). Large files
+        are still shrunk in PIL to no less than twice ``image_size``.
 
     Attributes
     ----------
@@ -287,6 +292,7 @@ class ImageDataset(Dataset):
         on_bad_image="raise",
         purpose="fit",
         decode_check=None,
+        resize=None,
     ):
         if on_bad_image not in ON_BAD_IMAGE:
             raise ValueError(
@@ -302,6 +308,7 @@ class ImageDataset(Dataset):
         self.kind, self.data = as_image_source(images)
         self.image_size = int(image_size)
         self.transform = transform
+        self.resize = resize
         n = len(self.data)
         if labels is not None:
             labels = np.asarray(labels, dtype=np.int64).reshape(-1)
@@ -392,7 +399,9 @@ class ImageDataset(Dataset):
 
         size = [self.image_size, self.image_size]
         image = self.load(index)
-        if list(image.shape[-2:]) != size:
+        if self.resize is not None:
+            image = self.resize(image)
+        elif list(image.shape[-2:]) != size:
             image = F.resize(image, size, antialias=True)
         if self.transform is not None:
             image = self.transform(image)

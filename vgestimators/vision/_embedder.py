@@ -634,9 +634,11 @@ class TripletImageEmbedder(
         """Save the network's weights (backbone + embedding head) to ``path``.
 
         The file is a plain state dict of CPU tensors (keys ``backbone.*``
-        and ``head.*``) that ``weights=path`` loads into a new embedder, on
-        any device: the way to start a fresh (e.g. aligned) training inside a
-        Pipeline from a triplet-trained state.
+        and ``head.*``, and ``meta.image_size``) that ``weights=path`` loads
+        into a new embedder, on any device: the way to start a fresh (e.g.
+        aligned) training inside a Pipeline from a triplet-trained state.
+        :class:`PretrainedImageEmbedder` uses the same file frozen, on other
+        species, preparing images at the recorded size.
 
         Parameters
         ----------
@@ -649,7 +651,7 @@ class TripletImageEmbedder(
             The same path.
         """
         check_is_fitted(self, "net_")
-        return save_weights(self.net_.module_, path)
+        return save_weights(self.net_.module_, path, image_size=self.image_size)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

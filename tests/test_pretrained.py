@@ -1,0 +1,227 @@
+"""PretrainedImageEmbedder: each backend offline, on small random models.
+
+Every backend's model is saved with the backend's own way of saving (a
+torchvision state dict, timm's ``save_for_hf`` folder and a
+``.safetensors`` file, open_clip's checkpoint state dict), loaded back by
+path, and its features compared with what the backend itself computes with
+its own preprocessing: the preprocessing is read from the backend, not
+guessed.
+"""
+
+import importlib
+import json
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from sklearn.base import clone
+
+from vgestimators.vision import PretrainedImageEmbedder, TripletImageEmbedder
+
+
+def _images(n=5, size=48, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n, size, size + 8, 3), dtype=np.uint8)
+
+
+def _cosine(a, b):
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    return (a * b).sum(1)
+
+
+@pytest.fixture(scope="module")
+def torchvision_file(tmp_path_factory):
+    from torchvision.models import get_model
+
+    torch.manual_seed(0)
+    model = get_model("mobilenet_v3_small", weights=None).eval()
+    path = tmp_path_factory.mktemp("tv") / "mobilenet.pth"
+    torch.save(model.state_dict(), path)
+    return model, path
+
+
+def test_torchvision_file_gives_the_backends_features(torchvision_file):
+    from torchvision.models import MobileNet_V3_Small_Weights
+
+    model, path = torchvision_file
+    X = _images()
+    emb = PretrainedImageEmbedder("mobilenet_v3_small", weights=path).fit()
+    Z = emb.transform(X)
+    # what torchvision computes: its weights' own transforms, the network
+    # without its last linear layer
+    transform = MobileNet_V3_Small_Weights.DEFAULT.transforms()
+    model.classifier[3] = torch.nn.Identity()
+    with torch.inference_mode():
+        batch = torch.stack(
+            [transform(torch.from_numpy(x).permute(2, 0, 1)) for x in X]
+        )
+        expected = model(batch).numpy()
+    assert Z.shape == (5, expected.shape[1]) and Z.dtype == np.float32
+    assert _cosine(Z, expected).min() > 0.9999
+    assert emb.preprocessing_.size == 224 and emb.preprocessing_.resize == 256
+    assert "torchvision's" in emb.preprocessing_.source
+
+
+def test_timm_folder_and_safetensors_file(tmp_path):
+    timm = pytest.importorskip("timm")
+    torch.manual_seed(0)
+    model = timm.create_model("test_vit", pretrained=False).eval()
+    timm.models.save_for_hf(model, tmp_path / "folder", safe_serialization=True)
+    from safetensors.torch import save_file
+
+    save_file(model.state_dict(), tmp_path / "w.safetensors")
+    X = _images(4, size=64)
+    config = timm.data.resolve_data_config({}, model=model)
+    transform = timm.data.create_transform(**config)
+    with torch.inference_mode():
+        batch = torch.stack([transform(Image.fromarray(x)) for x in X])
+        expected = model.forward_head(model.forward_features(batch), pre_logits=True)
+    for weights in (tmp_path / "folder", tmp_path / "w.safetensors"):
+        emb = PretrainedImageEmbedder("test_vit", backend="timm", weights=weights)
+        Z = emb.fit().transform(X)
+        assert Z.shape == (4, model.num_features)
+        assert emb.preprocessing_.size == config["input_size"][-1]
+        assert emb.preprocessing_.mean == tuple(config["mean"])
+        # PIL's bicubic resize against torch's: near, not bit-equal
+        assert _cosine(Z, expected.numpy()).min() > 0.99
+
+
+def test_open_clip_checkpoint(tmp_path):
+    open_clip = pytest.importorskip("open_clip")
+    config = {
+        "embed_dim": 16,
+        "vision_cfg": {
+            "image_size": 32,
+            "layers": 2,
+            "width": 32,
+            "patch_size": 8,
+            "head_width": 16,
+        },
+        "text_cfg": {
+            "context_length": 8,
+            "vocab_size": 49408,
+            "width": 32,
+            "heads": 2,
+            "layers": 1,
+        },
+    }
+    (tmp_path / "vg-tiny-vit.json").write_text(json.dumps(config))
+    open_clip.add_model_config(tmp_path)
+    torch.manual_seed(0)
+    model = open_clip.create_model("vg-tiny-vit").eval()
+    torch.save({"state_dict": model.state_dict()}, tmp_path / "tiny.pt")
+    X = _images(4, size=40)
+    preprocess = open_clip.image_transform(
+        model.visual.image_size,
+        is_train=False,
+        mean=model.visual.image_mean,
+        std=model.visual.image_std,
+    )
+    with torch.inference_mode():
+        batch = torch.stack([preprocess(Image.fromarray(x)) for x in X])
+        expected = model.encode_image(batch).numpy()
+    emb = PretrainedImageEmbedder(
+        "vg-tiny-vit", backend="open_clip", weights=tmp_path / "tiny.pt"
+    ).fit()
+    Z = emb.transform(X)
+    assert Z.shape == (4, 16)
+    assert emb.preprocessing_.mean == pytest.approx(open_clip.OPENAI_DATASET_MEAN)
+    assert _cosine(Z, expected).min() > 0.99
+
+
+def test_a_saved_triplet_embedder_is_used_frozen_exactly(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8)
+    y = np.repeat(["a", "b", "c", "d"], 4)
+    trained = TripletImageEmbedder(
+        backbone="resnet18",
+        image_size=32,
+        embedding_dim=8,
+        max_epochs=1,
+        batch_size=8,
+        verbose=0,
+        random_state=0,
+    ).fit(X, y)
+    path = trained.save_backbone(tmp_path / "triplet.pt")
+    frozen = PretrainedImageEmbedder("resnet18", weights=path).fit()
+    assert frozen.preprocessing_.size == 32  # recorded in the file
+    np.testing.assert_allclose(frozen.transform(X), trained.transform(X), atol=1e-5)
+    # the same file starts a fine-tuning
+    again = TripletImageEmbedder(
+        backbone="resnet18",
+        weights=path,
+        image_size=32,
+        embedding_dim=8,
+        max_epochs=0,
+        verbose=0,
+    ).fit(X, y)
+    np.testing.assert_allclose(again.transform(X), trained.transform(X), atol=1e-5)
+
+
+def test_truncated_or_wrong_weights_are_named_before_any_image(
+    tmp_path, torchvision_file
+):
+    _, path = torchvision_file
+    truncated = tmp_path / "truncated.pth"
+    truncated.write_bytes(path.read_bytes()[:5000])
+    missing_images = [str(tmp_path / "no-such-image.png")]
+    with pytest.raises(ValueError, match="truncated.pth"):
+        PretrainedImageEmbedder("mobilenet_v3_small", weights=truncated).fit(
+            missing_images
+        )
+    with pytest.raises(ValueError, match=r"mobilenet\.pth.*resnet18"):
+        PretrainedImageEmbedder("resnet18", weights=path).fit(missing_images)
+    with pytest.raises(FileNotFoundError, match="nothere.pth"):
+        PretrainedImageEmbedder("resnet18", weights=tmp_path / "nothere.pth").fit()
+    with pytest.raises(ValueError, match="not a torchvision model"):
+        PretrainedImageEmbedder("resnet5O", weights=None).fit()
+
+
+def test_a_missing_backend_names_the_extra(monkeypatch):
+    real = importlib.import_module
+
+    def fail(name, *args):
+        if name == "open_clip":
+            raise ImportError("No module named 'open_clip'")
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", fail)
+    with pytest.raises(ImportError, match=r"vgestimators\[open-clip\]"):
+        PretrainedImageEmbedder("ViT-B-16", backend="open_clip").fit()
+
+
+def test_layer_pooling_size_pickle_clone_and_feature_names(tmp_path):
+    X = _images(3)
+    emb = PretrainedImageEmbedder(
+        "resnet18", weights=None, layer="layer3", pooling="max", image_size=32
+    ).fit()
+    Z = emb.transform(X)
+    assert Z.shape == (3, 256) and np.allclose(np.linalg.norm(Z, axis=1), 1)
+    assert emb.preprocessing_.size == 32
+    assert emb.get_feature_names_out()[0] == "pretrainedimageembedder0"
+    again = pickle.loads(pickle.dumps(emb))
+    np.testing.assert_array_equal(again.transform(X), Z)
+    assert clone(emb).get_params() == emb.get_params()
+    with pytest.raises(ValueError, match="layer='layer9'"):
+        PretrainedImageEmbedder("resnet18", weights=None, layer="layer9").fit()
+
+
+def test_image_files_stream_with_their_rows_checked(tmp_path):
+    from vgestimators.vision import embed_to_file
+
+    paths = []
+    for i, image in enumerate(_images(5)):
+        path = tmp_path / f"{i}.png"
+        Image.fromarray(image).save(path)
+        paths.append(str(path))
+    emb = PretrainedImageEmbedder("resnet18", weights=None, image_size=32).fit()
+    Z = emb.transform(paths)
+    np.testing.assert_allclose(Z, emb.transform(_images(5)), atol=1e-5)
+    out = embed_to_file(emb, paths, tmp_path / "Z.npy", chunk_size=2, progress=False)
+    np.testing.assert_allclose(np.asarray(out), Z, atol=1e-6)
+    (tmp_path / "3.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match=r"3\.png.*row 3|row 3.*3\.png"):
+        emb.transform(paths)
