@@ -225,3 +225,52 @@ def test_image_files_stream_with_their_rows_checked(tmp_path):
     (tmp_path / "3.png").write_bytes(b"not a png")
     with pytest.raises(ValueError, match=r"3\.png.*row 3|row 3.*3\.png"):
         emb.transform(paths)
+
+
+def test_export_model_includes_or_refers_to_the_weights(tmp_path, torchvision_file):
+    from vgestimators.io import export_model, import_model, load_model, save_model
+
+    _, path = torchvision_file
+    X = _images(3)
+    emb = PretrainedImageEmbedder(
+        "mobilenet_v3_small", weights=path, image_size=64, device="cpu"
+    ).fit()
+    Z = emb.transform(X)
+    for mode in ("include", "reference"):
+        out = export_model(emb, tmp_path / f"{mode}.zip", pretrained_weights=mode)
+        again = import_model(out, device="cpu")
+        # a path comes back as its text
+        assert again.get_params() == {**emb.get_params(), "weights": str(path)}
+        assert again.preprocessing_ == emb.preprocessing_
+        np.testing.assert_allclose(again.transform(X), Z, atol=1e-6)
+    # the weights travel with "include" only
+    sizes = {
+        m: (tmp_path / f"{m}.zip").stat().st_size for m in ("include", "reference")
+    }
+    assert sizes["include"] > 1_000_000 > sizes["reference"]
+    save_model(emb, tmp_path / "model.joblib")
+    again = load_model(tmp_path / "model.joblib", device="cpu")
+    np.testing.assert_allclose(again.transform(X), Z, atol=1e-6)
+
+
+def test_export_model_of_a_frozen_triplet_embedder_file(tmp_path):
+    from vgestimators.io import export_model, import_model
+
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8)
+    y = np.repeat(["a", "b", "c", "d"], 4)
+    trained = TripletImageEmbedder(
+        backbone="resnet18",
+        image_size=32,
+        embedding_dim=8,
+        max_epochs=1,
+        batch_size=8,
+        verbose=0,
+        random_state=0,
+    ).fit(X, y)
+    path = trained.save_backbone(tmp_path / "triplet.pt")
+    frozen = PretrainedImageEmbedder("resnet18", weights=path).fit()
+    out = export_model(frozen, tmp_path / "frozen.zip")
+    path.unlink()  # the file is not needed any more
+    again = import_model(out, device="cpu")
+    np.testing.assert_allclose(again.transform(X), trained.transform(X), atol=1e-5)

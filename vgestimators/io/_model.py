@@ -156,10 +156,14 @@ def load_model(path, *, device="auto", return_metadata=False):
 
 def _move_networks(model, device):
     """Move every fitted image embedder inside ``model`` to ``device``."""
-    from ..vision import TripletImageEmbedder
+    from ..vision import PretrainedImageEmbedder, TripletImageEmbedder
 
     steps = getattr(model, "steps", None)
     estimators = [step for _, step in steps] if steps is not None else [model]
     for estimator in estimators:
         if isinstance(estimator, TripletImageEmbedder) and hasattr(estimator, "net_"):
+            estimator.to_device(device)
+        if isinstance(estimator, PretrainedImageEmbedder) and hasattr(
+            estimator, "network_"
+        ):
             estimator.to_device(device)

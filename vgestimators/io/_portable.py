@@ -39,8 +39,9 @@ ALLOWED_RECORDS = frozenset(
 
 
 class _Writer:
-    def __init__(self):
+    def __init__(self, pretrained_weights="include"):
         self.arrays, self.tensors = {}, {}
+        self.pretrained_weights = pretrained_weights
 
     def array(self, value, where):
         if value.dtype.kind == "O":
@@ -139,10 +140,12 @@ class _Writer:
                     where,
                 ),
             }
-        from ..vision import TripletImageEmbedder
+        from ..vision import PretrainedImageEmbedder, TripletImageEmbedder
 
         if isinstance(value, TripletImageEmbedder):
             return self.embedder(value, where)
+        if isinstance(value, PretrainedImageEmbedder):
+            return self.pretrained(value, where)
         if isinstance(value, BaseEstimator):
             name = _class_name(value)
             if not name.startswith(ALLOWED_PACKAGES):
@@ -189,6 +192,28 @@ class _Writer:
             "classes": self.encode(value.classes_, where),
             "class_counts": self.encode(value.class_counts_, where),
         }
+
+    def pretrained(self, value, where):
+        params = value.get_params(deep=False)
+        if params["weights"] is not None:
+            params["weights"] = os.fspath(params["weights"])
+        node = {
+            "__pretrained__": _class_name(value),
+            "params": self.encode(params, where),
+            "preprocessing": self.encode(
+                dataclasses.asdict(value.preprocessing_), where
+            ),
+        }
+        if self.pretrained_weights == "include":
+            import torch
+
+            key = f"t{len(self.tensors)}"
+            buffer = io.BytesIO()
+            state = value.network_.state_dict()
+            torch.save({k: v.detach().cpu() for k, v in state.items()}, buffer)
+            self.tensors[key] = buffer.getvalue()
+            node["weights"] = key
+        return node
 
 
 def _class_name(value):
@@ -246,7 +271,7 @@ def _check_names(node):
         for item in node:
             _check_names(item)
     elif isinstance(node, dict):
-        for key in ("__estimator__", "__pipeline__", "__embedder__"):
+        for key in ("__estimator__", "__pipeline__", "__embedder__", "__pretrained__"):
             if key in node:
                 _resolve(node[key], ALLOWED_PACKAGES)
         if "__type__" in node:
@@ -312,6 +337,8 @@ class _Reader:
             return cls(steps, **params)
         if "__embedder__" in node:
             return self.embedder(node)
+        if "__pretrained__" in node:
+            return self.pretrained(node)
         if "__estimator__" in node:
             cls = _resolve(node["__estimator__"], ALLOWED_PACKAGES)
             estimator = cls(**self.decode(node["params"]))
@@ -340,8 +367,26 @@ class _Reader:
         embedder.set_params(weights=params["weights"], device=params["device"])
         return embedder
 
+    def pretrained(self, node):
+        import torch
 
-def export_model(model, path):
+        cls = _resolve(node["__pretrained__"], ALLOWED_PACKAGES)
+        params = self.decode(node["params"])
+        device = params["device"] if self.device is None else self.device
+        if "weights" not in node:  # by reference: read from its name or file
+            embedder = cls(**{**params, "device": device}).fit()
+        else:
+            with self.archive.open(f"tensors/{node['weights']}.pt") as handle:
+                state = torch.load(
+                    io.BytesIO(handle.read()), map_location="cpu", weights_only=True
+                )
+            embedder = cls(**params).rebuild(state, device=device)
+        embedder.use_preprocessing(self.decode(node["preprocessing"]))
+        embedder.set_params(device=params["device"])  # as saved, for a clone
+        return embedder
+
+
+def export_model(model, path, *, pretrained_weights="include"):
     """Write a fitted model to a file that runs no code when read.
 
     Unlike :func:`save_model` (a pickle), the file is a zip archive of JSON
@@ -363,6 +408,12 @@ def export_model(model, path):
         A fitted estimator or Pipeline.
     path : str or path-like
         Destination file (conventionally ``*.zip``).
+    pretrained_weights : {"include", "reference"}, default="include"
+        The network of a :class:`~vgestimators.vision.PretrainedImageEmbedder`:
+        its weights in the file (it reads back anywhere, offline), or only
+        its name (``model``, ``backend``, ``weights``): a small file that
+        reads the weights from the backend's cache, the network or the
+        local file named, where it is imported.
 
     Returns
     -------
@@ -398,7 +449,12 @@ def export_model(model, path):
     from ._model import _versions
 
     check_is_fitted(model)
-    writer = _Writer()
+    if pretrained_weights not in ("include", "reference"):
+        raise ValueError(
+            "pretrained_weights must be 'include' or 'reference'; got "
+            f"{pretrained_weights!r}."
+        )
+    writer = _Writer(pretrained_weights)
     tree = writer.encode(model, type(model).__name__)
     manifest = {
         "format": FORMAT,

@@ -120,10 +120,16 @@ class FeatureNetwork(nn.Module):
         super().__init__()
         self.network = network
         self.pooling = pooling
+        self.register_buffer("mean", torch.zeros(1, 3, 1, 1), False)
+        self.register_buffer("std", torch.ones(1, 3, 1, 1), False)
+        self.set_preprocessing(preprocessing)
+
+    def set_preprocessing(self, preprocessing):
+        """Normalise with ``preprocessing``'s mean and std."""
         mean = torch.tensor(preprocessing.mean, dtype=torch.float32)
         std = torch.tensor(preprocessing.std, dtype=torch.float32)
-        self.register_buffer("mean", mean.view(1, 3, 1, 1), False)
-        self.register_buffer("std", std.view(1, 3, 1, 1), False)
+        self.mean.copy_(mean.view(1, 3, 1, 1))
+        self.std.copy_(std.view(1, 3, 1, 1))
 
     def forward(self, x):
         if x.dtype == torch.uint8:

@@ -19,12 +19,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._device import is_cuda, resolve_device
 from ..utils._progress import progress
+from ._backbones import load_strict
 from ._build import resolve_precision
 from ._data import ImageDataset, as_image_source
 from ._feature_backends import (
     BACKENDS,
     POOLINGS,
     FeatureNetwork,
+    Preprocessing,
     load_feature_network,
 )
 
@@ -218,6 +220,72 @@ class PretrainedImageEmbedder(
             probe = self.network_(torch.zeros(1, 3, size, size, device=device))
         self.n_features_out_ = int(probe.shape[1])
         self._n_features_out = self.n_features_out_
+        return self
+
+    def rebuild(self, state, *, device=None):
+        """Build the network and load ``state`` (``network_.state_dict()``).
+
+        For reading a model whose weights were saved with it: the
+        architecture comes from the parameters, the weights from ``state``
+        (a saved :class:`TripletImageEmbedder`'s network from the keys).
+
+        Parameters
+        ----------
+        state : dict
+            A state dict of a fitted embedder's ``network_``.
+        device : str or None, default=None
+            Where to compute (None: ``device``).
+
+        Returns
+        -------
+        self : PretrainedImageEmbedder
+        """
+        import tempfile
+
+        given = {"weights": self.weights, "device": self.device}
+        device = self.device if device is None else device
+        try:
+            if not any(k.startswith("network.backbone.") for k in state):
+                self.set_params(weights=None, device=device).fit()
+                load_strict(self.network_, state, "saved network", self.model)
+                return self
+            # a saved TripletImageEmbedder's network: its file builds it
+            with tempfile.TemporaryDirectory() as folder:
+                path = os.path.join(folder, "weights.pt")
+                state = {k.removeprefix("network."): v for k, v in state.items()}
+                torch.save(state, path)
+                self.set_params(weights=path, device=device).fit()
+            return self
+        finally:
+            self.set_params(**given)  # the parameters as they were
+
+    def use_preprocessing(self, preprocessing):
+        """Prepare images as ``preprocessing`` says (a dict or Preprocessing)."""
+        check_is_fitted(self, "network_")
+        if isinstance(preprocessing, dict):
+            preprocessing = Preprocessing(
+                **{
+                    k: tuple(v) if isinstance(v, list) else v
+                    for k, v in preprocessing.items()
+                }
+            )
+        self.preprocessing_ = preprocessing
+        self.network_.set_preprocessing(preprocessing)
+        return self
+
+    def to_device(self, device):
+        """Move the fitted network to ``device`` ("auto", "cpu", "cuda" ...).
+
+        Parameters
+        ----------
+        device : str or torch.device
+
+        Returns
+        -------
+        self : PretrainedImageEmbedder
+        """
+        check_is_fitted(self, "network_")
+        self._set_network(self.network_, resolve_device(device))
         return self
 
     def _set_network(self, network, device):
