@@ -479,3 +479,55 @@ def test_train_refuses_a_folder_as_model_path_before_training(
     err = capsys.readouterr().err
     assert "is a folder; give the model file to write" in err
     assert "train_loss" not in err and time.perf_counter() - start < 60
+
+
+def test_train_with_frozen_features_then_predict(species_data, tmp_path):
+    import torch
+    from torchvision.models import resnet18
+
+    weights = tmp_path / "r18.pth"
+    torch.manual_seed(0)
+    torch.save(resnet18().state_dict(), weights)  # as a user's local file
+    model = tmp_path / "features.joblib"
+    base = ["train", "--images", species_data["images"], "--sequences"]
+    base += [species_data["fasta"], "--out", model, "--device", "cpu"]
+    # training flags make no sense without training: refused at once
+    done = _run(
+        *base, "--features", "torchvision:resnet18", "--max-epochs", "3", cwd=tmp_path
+    )
+    assert done.returncode != 0 and "--max-epochs" in done.stderr
+    assert "Traceback" not in done.stderr and not model.exists()
+    done = _run(*base, "--features", "resnet18", cwd=tmp_path)
+    assert done.returncode != 0 and "BACKEND:NAME" in done.stderr
+    done = _run(
+        *base,
+        "--features",
+        "torchvision:resnet18",
+        "--weights",
+        weights,
+        "--image-size",
+        "32",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "training-free" in done.stdout + done.stderr
+    report = (tmp_path / "features.report.md").read_text()
+    assert "training-free: features of torchvision:resnet18" in report
+    assert "centre 32 x 32 crop" in report
+    out = tmp_path / "predictions.csv"
+    done = _run(
+        "predict",
+        model,
+        species_data["new"],
+        "--out",
+        out,
+        "--device",
+        "cpu",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(out)
+    assert len(table) == len(list(species_data["new"].glob("*.png")))
+    assert set(table["species"]) <= set(
+        pd.read_csv(tmp_path / "features.species.csv")["species"]
+    )

@@ -274,3 +274,45 @@ def test_export_model_of_a_frozen_triplet_embedder_file(tmp_path):
     path.unlink()  # the file is not needed any more
     again = import_model(out, device="cpu")
     np.testing.assert_allclose(again.transform(X), trained.transform(X), atol=1e-5)
+
+
+class _CountingEmbedder(PretrainedImageEmbedder):
+    """Counts the images it embeds; ``frozen=False`` hides trains_nothing."""
+
+    def __init__(self, model="resnet18", *, weights=None, image_size=32, frozen=True):
+        super().__init__(model, weights=weights, image_size=image_size)
+        self.frozen = frozen
+
+    def trains_nothing(self):
+        return self.frozen
+
+    def transform(self, X):
+        type(self).embedded += len(X)
+        return super().transform(X)
+
+
+def test_species_pipeline_embeds_frozen_features_once(tmp_path):
+    from torchvision.models import resnet18
+
+    from vgestimators.datasets import make_forams
+    from vgestimators.pipeline import make_species_pipeline
+
+    data = make_forams(
+        n_species=8, n_images=160, image_size=32, n_permutations=0, random_state=0
+    )
+    torch.manual_seed(0)
+    torch.save(resnet18().state_dict(), tmp_path / "r18.pth")
+    results = {}
+    for frozen in (True, False):
+        _CountingEmbedder.embedded = 0
+        pipe = make_species_pipeline(
+            data.sequences,
+            embedder=_CountingEmbedder(weights=tmp_path / "r18.pth", frozen=frozen),
+            aligner={"random_state": 0},
+        )
+        pipe.fit(data.images, data.target)
+        results[frozen] = (_CountingEmbedder.embedded, pipe.predict_proba(data.images))
+    # once, against the cross-fit's 60% + 40% and the fit's 100%
+    assert results[True][0] == len(data.images)
+    assert results[False][0] == 2 * len(data.images)
+    np.testing.assert_allclose(results[True][1], results[False][1], atol=1e-6)

@@ -68,6 +68,23 @@ def add_parser(commands):
         help="ResNet of the image embedder (default: resnet50)",
     )
     parser.add_argument(
+        "--features",
+        metavar="BACKEND:NAME",
+        help="training-free: embed the images with a pretrained network as it "
+        "is (PretrainedImageEmbedder) instead of training one, e.g. "
+        "torchvision:resnet50, timm:vit_small_patch16_224, "
+        "open_clip:hf-hub:imageomics/bioclip; seconds to minutes on a CPU. "
+        "Its weights: --weights, else the backend's default (downloaded once, "
+        "then cached)",
+    )
+    parser.add_argument(
+        "--weights",
+        help="weights of the network: a local file (a state dict, .safetensors, "
+        "a saved embedder's backbone) or the backend's weights name. With "
+        "--features they are used frozen; without, the trained network starts "
+        "from them (torchvision ResNet weights)",
+    )
+    parser.add_argument(
         "--image-size", type=int, help="image side in pixels (default: 224)"
     )
     parser.add_argument("--max-epochs", type=int, help="training epochs (default: 20)")
@@ -217,6 +234,33 @@ def _objective(text):
         ) from None
 
 
+#: Flags that set how a network trains: none of them applies to --features.
+TRAINING_FLAGS = ("backbone", "max_epochs")
+
+
+def _embedder(args):
+    """The image embedder --features names, or None (a trained one)."""
+    if not args.features:
+        return None
+    from ..vision import PretrainedImageEmbedder
+    from ..vision._feature_backends import BACKENDS
+
+    backend, _, name = str(args.features).partition(":")
+    if backend not in BACKENDS or not name:
+        raise ValueError(
+            f"--features must be BACKEND:NAME with BACKEND one of "
+            f"{', '.join(BACKENDS)} (e.g. torchvision:resnet50); got "
+            f"{args.features!r}."
+        )
+    given = [f"--{f.replace('_', '-')}" for f in TRAINING_FLAGS if getattr(args, f)]
+    if given:
+        raise ValueError(
+            f"{', '.join(given)} set(s) how a network trains; --features trains "
+            "none (drop it, or drop --features to train)."
+        )
+    return PretrainedImageEmbedder(name, backend=backend)
+
+
 def build_model(args, sequences, mapping=None):
     """The recommended SpeciesPipeline: --config first, then the flags."""
     from ..pipeline import make_species_pipeline
@@ -225,7 +269,7 @@ def build_model(args, sequences, mapping=None):
     if mapping and any(v is None for v in mapping.values()):
         # classes the mapping pairs with no species keep their visual mean
         aligner["missing_anchors"] = "visual_only"
-    model = make_species_pipeline(sequences, aligner=aligner)
+    model = make_species_pipeline(sequences, aligner=aligner, embedder=_embedder(args))
     if args.config:
         params = read_config(args.config)
         try:
@@ -233,23 +277,27 @@ def build_model(args, sequences, mapping=None):
         except ValueError as exc:
             raise ValueError(f"config file {args.config}: {exc}") from None
     flags = {
-        # check_images decoded every file already: the embedder reads headers
-        "embedder__image_check": "header",
         "embedder__device": args.device,
         "embedder__verbose": 0 if args.quiet else 2,
     }
+    if not args.features:
+        # check_images decoded every file already: the embedder reads headers
+        flags["embedder__image_check"] = "header"
     for flag, name in (
         ("backbone", "embedder__backbone"),
+        ("weights", "embedder__weights"),
         ("image_size", "embedder__image_size"),
         ("max_epochs", "embedder__max_epochs"),
         ("batch_size", "embedder__batch_size"),
-        ("seed", "embedder__random_state"),
+        ("seed", "aligner__random_state"),
         ("seed", "aligner__random_state"),
         ("novelty_rate", "aligner__novelty_rate"),
     ):
         value = getattr(args, flag)
         if value is not None:
             flags[name] = value
+    if args.seed is not None and not args.features:
+        flags["embedder__random_state"] = args.seed
     if args.objective is not None:
         flags["aligner__objective"] = _objective(args.objective)
     if args.calibration_holdouts is not None:
@@ -315,7 +363,6 @@ def write_report(path, args, folder, table, model, seconds, versions, bad):
 
     embedder = model.steps[0][1]
     aligner = model.steps[-1][1]
-    history = embedder.history_
     image_less = table.loc[table["how"] == "dna only", "species"].tolist()
     paired_by = table.loc[table["how"] != "dna only", "how"].value_counts().to_dict()
     odd = table[~table["how"].isin(["exact", "name", "dna only"])]
@@ -365,7 +412,7 @@ def write_report(path, args, folder, table, model, seconds, versions, bad):
         "",
         "## Training",
         "",
-        f"- epochs: {len(history)}, last training loss {history[-1, 'train_loss']:.4f}",
+        *_training_lines(embedder),
     ]
     not_recognised = table.loc[~table["recognised"], "species"].tolist()
     lines.append(
@@ -375,6 +422,19 @@ def write_report(path, args, folder, table, model, seconds, versions, bad):
     lines += ["", *calibration_lines(aligner, image_less)]
     lines += ["", "## Species", "", markdown_table(table), ""]
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _training_lines(embedder):
+    history = getattr(embedder, "history_", None)
+    if history is None:  # a pretrained network's features
+        return [
+            f"- training-free: features of {embedder.backend}:{embedder.model} "
+            f"(weights {embedder.weights}), {embedder.n_features_out_} per image",
+            f"- images: {embedder.preprocessing_.describe()}",
+        ]
+    return [
+        f"- epochs: {len(history)}, last training loss {history[-1, 'train_loss']:.4f}"
+    ]
 
 
 def _percent(value):
@@ -487,9 +547,16 @@ def run(args):
 
     embedder = model.steps[0][1]
     holdouts = model.calibration_cv or 0
+    device = resolve_device(embedder.device)
+    if args.features:
+        what = f"embedding with {args.features} (training-free) on {device}"
+    else:
+        what = (
+            f"training {embedder.backbone} at {embedder.image_size} px for "
+            f"{embedder.max_epochs} epochs on {device}"
+        )
     say(
-        f"training {embedder.backbone} at {embedder.image_size} px for "
-        f"{embedder.max_epochs} epochs on {resolve_device(embedder.device)}"
+        what
         + (
             f": first {holdouts} time(s) without a hold-out of images, on which "
             "the aligner's constants are chosen, then on all images"

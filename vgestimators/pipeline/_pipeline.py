@@ -34,7 +34,10 @@ class SpeciesPipeline(Pipeline):
     fits its own training images more tightly than new ones, so constants
     chosen on its training embeddings would be biased; this is the zero-shot
     literature's protocol (Xian et al., TPAMI 2018). It costs one more fit
-    of the Pipeline per hold-out, on about 60% of the images.
+    of the Pipeline per hold-out, on about 60% of the images. When the steps
+    before the last train nothing (``trains_nothing()``: a
+    :class:`~vgestimators.vision.PretrainedImageEmbedder`), the images are
+    embedded once and every fit of the final step uses those embeddings.
 
     Parameters
     ----------
@@ -192,7 +195,8 @@ default=None
                 f"step {type(final).__name__} chooses no constants on held-out "
                 "embeddings."
             )
-        if self.calibration_cv is not None and calibrates:
+        calibrate = self.calibration_cv is not None and calibrates
+        if calibrate:
             given = [
                 name
                 for name in ("X_val", "y_val", "held_out")
@@ -204,11 +208,67 @@ default=None
                     "final step held-out embeddings; pass one (calibration_cv="
                     "None to use your own)."
                 )
-            held_out = cross_fit(self, X, y, params)
-            params = {**params, f"{final_name}__held_out": held_out}
-        result = getattr(super(), method)(X, y, **params)
+        if self._embeds_without_training():
+            result = self._fit_on_embeddings(method, X, y, params, calibrate)
+        else:
+            if calibrate:
+                held_out = cross_fit(self, X, y, params)
+                params = {**params, f"{final_name}__held_out": held_out}
+            result = getattr(super(), method)(X, y, **params)
         self.calibration_ = getattr(self.steps[-1][1], "calibration_", None)
         return result
+
+    def _embeds_without_training(self):
+        """Whether every step before the last trains nothing (frozen features)."""
+        head = [
+            step for _, step in self.steps[:-1] if step not in (None, "passthrough")
+        ]
+        return (
+            bool(head)
+            and self.memory is None
+            and self.transform_input is None
+            and all(getattr(s, "trains_nothing", lambda: False)() for s in head)
+        )
+
+    def _fit_on_embeddings(self, method, X, y, params, calibrate):
+        """Embed the images once; cross-fit and fit the final step on them.
+
+        The steps before the last learn nothing from the images (a
+        pretrained network's features), so the embeddings of the
+        cross-fitting's hold-outs are those of the whole fit: computed once,
+        not once per fit.
+        """
+        from ._cross_fit import cross_fit
+
+        names = [name for name, _ in self.steps]
+        routed = {name: {} for name in names}
+        for key, value in params.items():
+            name, _, param = key.partition("__")
+            if name not in routed or not param:
+                raise ValueError(
+                    f"Pipeline.fit does not accept the {key} parameter: give fit "
+                    "parameters as stepname__parameter, with a step of "
+                    f"{names}."
+                )
+            routed[name][param] = value
+        Z = X
+        for name, step in self.steps[:-1]:
+            if step not in (None, "passthrough"):
+                Z = step.fit(Z, y, **routed[name]).transform(Z)
+        final_name, final = self.steps[-1]
+        own = routed[final_name]
+        if calibrate:
+            tail = type(self)([(final_name, final)], calibration_cv=self.calibration_cv)
+            prefixed = {f"{final_name}__{k}": v for k, v in own.items()}
+            own = {**own, "held_out": cross_fit(tail, Z, y, prefixed)}
+        if method == "fit_predict" and hasattr(final, "fit_predict"):
+            return final.fit_predict(Z, y, **own)
+        if method == "fit_transform" and hasattr(final, "fit_transform"):
+            return final.fit_transform(Z, y, **own)
+        final.fit(Z, y, **own)
+        if method == "fit":
+            return self
+        return final.predict(Z) if method == "fit_predict" else final.transform(Z)
 
 
 def make_species_pipeline(

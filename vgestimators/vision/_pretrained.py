@@ -222,6 +222,18 @@ class PretrainedImageEmbedder(
         self._n_features_out = self.n_features_out_
         return self
 
+    def trains_nothing(self):
+        """True: ``fit`` learns nothing from the images.
+
+        :class:`~vgestimators.pipeline.SpeciesPipeline` then embeds the
+        images once for its cross-fitting and its fit.
+
+        Returns
+        -------
+        bool
+        """
+        return True
+
     def rebuild(self, state, *, device=None):
         """Build the network and load ``state`` (``network_.state_dict()``).
 
