@@ -9,7 +9,10 @@ prints every figure and writes them, with the logs, under one folder:
    ``TripletImageEmbedder.fit`` against a plain PyTorch loop of the same
    network, on images in memory and on PNG files decoded by DataLoader
    workers, and transform throughput (goal: fit >= 0.9 of the plain loop);
-3. the benchmark with ``--preset gpu`` (32 species, 64 px, ResNet50).
+3. ``bench_pretrained.py`` at ResNet50, 224 px (bf16): the frozen
+   ``PretrainedImageEmbedder`` against ``TripletImageEmbedder`` (2 epochs),
+   fit and transform;
+4. the benchmark with ``--preset gpu`` (32 species, 64 px, ResNet50).
 
 ``--dry-run`` does the same on the CPU at a tiny scale in under two minutes
 (the test suite runs it, so the script cannot rot while no GPU is at hand).
@@ -37,6 +40,38 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+#: bench_pretrained arguments per mode.
+PRETRAINED = {
+    "gpu": [
+        "--device",
+        "cuda",
+        "--backbone",
+        "resnet50",
+        "--image-size",
+        "224",
+        "--n-images",
+        "2048",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "128",
+    ],
+    "dry-run": [
+        "--device",
+        "cpu",
+        "--backbone",
+        "resnet18",
+        "--image-size",
+        "32",
+        "--n-images",
+        "64",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+    ],
+}
 
 #: (bench_embedder arguments, benchmark arguments) per mode.
 SETTINGS = {
@@ -162,7 +197,7 @@ def main(argv=None):
         "--skip",
         nargs="*",
         default=[],
-        choices=["tests", "embedder", "benchmark"],
+        choices=["tests", "embedder", "pretrained", "benchmark"],
         help="steps to leave out (e.g. for a rerun of the rest)",
     )
     args = parser.parse_args(argv)
@@ -210,6 +245,15 @@ def main(argv=None):
         )
         status |= code != 0
         summary["bench_embedder"] = _figures(text)
+    if "pretrained" not in args.skip:
+        code, text = _run(
+            "bench_pretrained",
+            [python, "benchmarks/bench_pretrained.py", *PRETRAINED[mode]],
+            out,
+            log,
+        )
+        status |= code != 0
+        summary["bench_pretrained"] = _figures(text)
     if "benchmark" not in args.skip:
         with tempfile.TemporaryDirectory() as folder:
             code, _ = _run(

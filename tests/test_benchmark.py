@@ -27,8 +27,17 @@ def _is_png(path):
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
+    import torch
+    from torchvision.models import resnet18
+
     out = tmp_path_factory.mktemp("bench")
-    config = BenchmarkConfig.from_preset("tiny", out=str(out), progress=False)
+    # the pretrained-feature rows, on a local weights file (no internet here)
+    torch.manual_seed(0)
+    weights = out.parent / "resnet18-weights.pth"
+    torch.save(resnet18().state_dict(), weights)
+    config = BenchmarkConfig.from_preset(
+        "tiny", out=str(out), progress=False, weights=str(weights)
+    )
     return run_benchmark(config), out
 
 
@@ -53,7 +62,15 @@ def test_every_method_scores_and_every_file_is_written(tiny_run):
     assert math.isfinite(value) and 0.0 <= value <= 1.0
     # Methods that cannot name a species from its DNA score 0 on the held-out
     # species and have no restricted figure.
-    for method in ("softmax", "triplet", "ncm", "crt", "triplet_lt", "finetuned"):
+    for method in (
+        "softmax",
+        "triplet",
+        "ncm",
+        "crt",
+        "triplet_lt",
+        "finetuned",
+        "features_ncm",
+    ):
         assert by_method.loc[method, "unseen_accuracy_mean"] == 0.0
         assert by_method.loc[method, "harmonic_mean_mean"] == 0.0
         assert math.isnan(by_method.loc[method, "unseen_restricted_mean"])
@@ -273,6 +290,8 @@ def test_every_setting_is_an_option_and_documented():
         ({"device": "tpu"}, "device"),
         ({"n_unseen": 0}, "zero_shot"),
         ({"images": "folder"}, "both images and sequences"),
+        ({"methods": ("features_ncm",)}, "need pretrained features"),
+        ({"features": "resnet50"}, "BACKEND:NAME"),
     ],
 )
 def test_bad_settings_are_rejected(overrides, message):
@@ -286,13 +305,17 @@ def test_every_row_is_a_pipeline_of_public_estimators():
     import vgestimators
     from vgestimators.vision import SoftmaxImageClassifier
 
-    config = BenchmarkConfig.from_preset("tiny")
+    config = BenchmarkConfig.from_preset("tiny", features="torchvision:resnet18")
     sequences = pd.DataFrame(
         {"sequence": ["ACGTAC", "ACGAGG", "TTGACA"], "species": ["a", "b", "c"]}
     )
     public = {
         getattr(vgestimators, n)
-        for n in ("TripletImageEmbedder", "VisualGeneticAligner")
+        for n in (
+            "TripletImageEmbedder",
+            "VisualGeneticAligner",
+            "PretrainedImageEmbedder",
+        )
     } | {SoftmaxImageClassifier}
     for name in METHODS:
         pipe = build_pipeline(name, config, sequences, seed=0)

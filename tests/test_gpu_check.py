@@ -23,7 +23,14 @@ def test_gpu_check_dry_run_writes_every_figure(tmp_path):
     summary = json.loads((out / "gpu_check.json").read_text())
     assert summary["mode"] == "dry-run"
     assert {s["exit_status"] for s in summary["steps"].values()} == {0}
-    assert set(summary["steps"]) == {"gpu_tests", "bench_embedder", "benchmark"}
+    assert set(summary["steps"]) == {
+        "gpu_tests",
+        "bench_embedder",
+        "bench_pretrained",
+        "benchmark",
+    }
+    assert summary["bench_pretrained"]["frozen transform images/s"] > 0
+    assert summary["bench_pretrained"]["ready ratio trained/frozen"] > 0
     figures = summary["bench_embedder"]
     for key in (
         "training ratio embedder/plain",

@@ -10,7 +10,7 @@ import types
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Union, get_args, get_origin
 
-from ._methods import METHODS
+from ._methods import FEATURE_METHODS, METHODS
 
 _PRESETS = {
     # measured on a shared 2-core CPU sandbox: see docs/user_guide/benchmark.rst
@@ -117,8 +117,9 @@ class BenchmarkConfig:
         choices=tuple(_PRESETS),
     )
     methods: tuple = _setting(
-        tuple(METHODS),
-        "Methods to run, shown in the table's order (default: all).",
+        tuple(m for m in METHODS if m not in FEATURE_METHODS),
+        "Methods to run, shown in the table's order (default: all; the "
+        "pretrained-feature rows when features or weights is set).",
         choices=tuple(METHODS),
     )
     device: str = _setting(
@@ -174,6 +175,19 @@ class BenchmarkConfig:
     )
     mapping: str | None = _setting(
         None, "Real data: an optional two-column CSV, image class -> species name."
+    )
+    features: str | None = _setting(
+        None,
+        "Pretrained features BACKEND:NAME (e.g. torchvision:resnet50, "
+        "timm:vit_small_patch16_224, open_clip:hf-hub:imageomics/bioclip): "
+        "adds the training-free rows features_ncm and features_prototype "
+        "(PretrainedImageEmbedder at the network's own image size).",
+    )
+    weights: str | None = _setting(
+        None,
+        "Weights of the features' network: a local file or the backend's "
+        "weights name (default: DEFAULT); alone, it means "
+        "features=torchvision:BACKBONE.",
     )
     # training
     backbone: str = _setting(
@@ -281,6 +295,26 @@ class BenchmarkConfig:
                 if unknown
                 else "methods is empty."
             )
+        if self.weights is not None and self.features is None:
+            self.features = f"torchvision:{self.backbone}"
+        default = tuple(m for m in METHODS if m not in FEATURE_METHODS)
+        if self.features is not None and methods == default:
+            methods = tuple(METHODS)
+        wanted = [m for m in methods if m in FEATURE_METHODS]
+        if wanted and self.features is None:
+            raise ValueError(
+                f"methods {wanted} need pretrained features: set features "
+                "(--features BACKEND:NAME) or weights."
+            )
+        if self.features is not None:
+            from ..vision import FEATURE_BACKENDS as BACKENDS
+
+            backend, _, model = str(self.features).partition(":")
+            if backend not in BACKENDS or not model:
+                raise ValueError(
+                    f"features must be BACKEND:NAME with BACKEND one of "
+                    f"{', '.join(BACKENDS)}; got {self.features!r}."
+                )
         self.methods = tuple(m for m in METHODS if m in methods)
         for f in fields(self):
             choices = f.metadata["choices"]
@@ -359,7 +393,9 @@ def _type_text(f):
         kind = {tuple: "tuple of str"}.get(value_type(f), value_type(f).__name__)
         if type(None) in get_args(f.type):
             kind += " or None"
-    default = "all methods" if f.name == "methods" else repr(f.default)
+    default = repr(f.default)
+    if f.name == "methods":
+        default = "all but the pretrained-feature rows"
     return f"{kind}, default={default}"
 
 

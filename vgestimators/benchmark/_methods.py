@@ -31,11 +31,15 @@ METHODS = {
     "aligned": "Triplet + aligner, paper's k-NN rule",
     "finetuned": "Triplet + aligned fine-tuning + k-NN (paper)",
     "zero_shot": "Triplet + aligner, nearest anchor",
+    "features_ncm": "Pretrained features + nearest class mean (training-free)",
+    "features_prototype": "Pretrained features + VisualGeneticAligner (default)",
 }
+#: Rows of a pretrained network's features: run when ``features`` is set.
+FEATURE_METHODS = ("features_ncm", "features_prototype")
 
 
 #: Rows whose Pipeline cross-fits the aligner's constants on held-out images.
-CALIBRATED = ("prototype", "prototype_shuffled")
+CALIBRATED = ("prototype", "prototype_shuffled", "features_prototype")
 
 
 def embedder(config, seed, *, desc="triplet", **params):
@@ -62,6 +66,20 @@ def embedder(config, seed, *, desc="triplet", **params):
         verbose=0,
     )
     return TripletImageEmbedder(**{**kwargs, **params})
+
+
+def features(config):
+    """The PretrainedImageEmbedder of the feature rows (``config.features``)."""
+    from ..vision import PretrainedImageEmbedder
+
+    backend, _, model = config.features.partition(":")
+    return PretrainedImageEmbedder(
+        model,
+        backend=backend,
+        weights=config.weights or "DEFAULT",
+        batch_size=config.batch_size,
+        device=config.device,
+    )
 
 
 def _anchors(config):
@@ -191,6 +209,13 @@ def _steps(name, config, sequences, seed):
             triplet,
             ("align", _aligner(config, sequences, seed, classifier="anchor")),
         ]
+    if name == "features_ncm":
+        return [("embed", features(config)), ("ncm", NearestCentroid())]
+    if name == "features_prototype":
+        return [
+            ("embed", features(config)),
+            ("align", _aligner(config, sequences, seed)),
+        ]
     raise ValueError(f"unknown method {name!r}; choose from {list(METHODS)}.")
 
 
@@ -202,8 +227,9 @@ def build_pipeline(name, config, sequences, seed, *, memory=None):
     name : str
         One of the methods, ``"softmax"``, ``"triplet"``, ``"ncm"``,
         ``"crt"``, ``"triplet_lt"``, ``"prototype"``,
-        ``"prototype_shuffled"``, ``"aligned"``, ``"finetuned"`` or
-        ``"zero_shot"``.
+        ``"prototype_shuffled"``, ``"aligned"``, ``"finetuned"``,
+        ``"zero_shot"``, or, with ``config.features``, ``"features_ncm"`` and
+        ``"features_prototype"``.
     config : BenchmarkConfig
         Sizes, epochs and device.
     sequences : DataFrame

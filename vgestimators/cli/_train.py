@@ -242,8 +242,8 @@ def _embedder(args):
     """The image embedder --features names, or None (a trained one)."""
     if not args.features:
         return None
+    from ..vision import FEATURE_BACKENDS as BACKENDS
     from ..vision import PretrainedImageEmbedder
-    from ..vision._feature_backends import BACKENDS
 
     backend, _, name = str(args.features).partition(":")
     if backend not in BACKENDS or not name:
@@ -308,6 +308,49 @@ def build_model(args, sequences, mapping=None):
             )
         flags["calibration_cv"] = args.calibration_holdouts or None
     return model.set_params(**flags)
+
+
+def _cpu_settings(args, model, files, holdouts, device):
+    """The CPU recipe when no training flag is given; warnings; the estimate."""
+    from ..utils._images import typical_image_side
+    from ..utils._warnings import warn_user
+    from ..vision import TimeEstimate, TripletImageEmbedder
+    from ._recipe import HOLDOUT_SHARE, cpu_recipe, enlargement
+
+    embedder = model.steps[0][1]
+    side = typical_image_side(files)
+    defaults = TripletImageEmbedder().get_params()
+    chosen = [
+        name
+        for name in ("backbone", "image_size", "max_epochs")
+        if getattr(args, name) is not None
+        or embedder.get_params()[name] != defaults[name]
+    ]
+    if device == "cpu" and not chosen:
+        recipe = cpu_recipe(len(files), side, holdouts)
+        model.set_params(
+            **{f"embedder__{k}": v for k, v in recipe.items() if k != "estimate_s"}
+        )
+        say(
+            f"on a CPU with no --backbone, --image-size or --max-epochs: "
+            f"{recipe['backbone']} at {recipe['image_size']} px for "
+            f"{recipe['max_epochs']} epochs, about "
+            f"{recipe['estimate_s'] / 60:.0f} min here (timed; the estimators' "
+            "defaults, resnet50 at 224 px, suit a GPU; --features trains "
+            "nothing)",
+            args.quiet,
+        )
+    warning = enlargement(side, embedder.image_size)
+    if warning:
+        warn_user(warning)
+    if not args.quiet:
+        final = len(files)
+        run = embedder.max_epochs * final * (1 + HOLDOUT_SHARE * holdouts)
+        estimate = TimeEstimate(
+            run_image_epochs=int(run), final_images=final, stream="stderr"
+        )
+        given = embedder.get_params().get("callbacks") or []
+        model.set_params(embedder__callbacks=[*given, estimate])
 
 
 def species_table(folder, y, pairing, model):
@@ -548,6 +591,9 @@ def run(args):
     embedder = model.steps[0][1]
     holdouts = model.calibration_cv or 0
     device = resolve_device(embedder.device)
+    callbacks = embedder.get_params().get("callbacks")
+    if not args.features:
+        _cpu_settings(args, model, files, holdouts, device)
     if args.features:
         what = f"embedding with {args.features} (training-free) on {device}"
     else:
@@ -568,6 +614,8 @@ def run(args):
     out.parent.mkdir(parents=True, exist_ok=True)
     _check_writable(out)
     model.fit(files, y)
+    if not args.features:
+        model.set_params(embedder__callbacks=callbacks)  # as given: exportable
     seconds = time.perf_counter() - start
     table = species_table(folder, y, pairing, model)
     # the model first: what follows cannot lose the training

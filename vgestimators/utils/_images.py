@@ -3,6 +3,8 @@
 import os
 import warnings
 
+import numpy as np
+
 # Large images are shrunk in PIL to no less than REDUCING_GAP * image_size a
 # side; the final antialiased resize from there looks the same as from the
 # full image (PIL's own ``reducing_gap`` rule), and images under twice that
@@ -78,3 +80,32 @@ def scan_image_files(paths, *, decode=False, image_size=224):
         elif limit and size[0] * size[1] > limit:
             large.append((row, path, size))
     return bad, large
+
+
+def typical_image_side(paths, *, sample=200):
+    """Median shorter side of image files, from the headers of a sample.
+
+    Parameters
+    ----------
+    paths : sequence of str
+        Image files (unreadable ones are passed over).
+    sample : int, default=200
+        Files read, evenly spaced over ``paths``.
+
+    Returns
+    -------
+    side : int or None
+        None when no file of the sample could be read.
+    """
+    from PIL import Image
+
+    paths = list(paths)
+    step = max(1, len(paths) // sample)
+    sides = []
+    for path in paths[::step][:sample]:
+        try:
+            with Image.open(path) as im:
+                sides.append(min(im.size))
+        except (OSError, ValueError):
+            continue
+    return int(np.median(sides)) if sides else None

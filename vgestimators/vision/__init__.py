@@ -7,6 +7,8 @@ __getattr__, __dir__, __all__ = attach(
     {
         "TripletImageEmbedder": "._embedder",
         "PretrainedImageEmbedder": "._pretrained",
+        "FEATURE_BACKENDS": "._feature_backends",
+        "TimeEstimate": "._callbacks",
         "ImageDataset": "._data",
         "embed_to_file": "._to_file",
         "SoftmaxImageClassifier": "._softmax",

@@ -27,6 +27,7 @@ from ._backbones import (
 
 #: The backends, each an optional extra of the package except torchvision.
 BACKENDS = ("torchvision", "timm", "open_clip")
+FEATURE_BACKENDS = BACKENDS  # the public name (vgestimators.vision)
 _EXTRAS = {"torchvision": "torchvision", "timm": "timm", "open_clip": "open_clip_torch"}
 #: How the feature maps or tokens of ``layer=`` become one vector per image.
 POOLINGS = ("avg", "max", "token")
