@@ -19,7 +19,7 @@ from vgestimators.vision import PretrainedImageEmbedder, TripletImageEmbedder
 def test_frozen_features_of_another_world_beat_raw_pixels(tmp_path):
     source = make_forams(
         n_species=12,
-        n_images=600,
+        n_images=480,
         image_size=32,
         imbalance_ratio=20,
         n_permutations=0,
@@ -38,7 +38,7 @@ def test_frozen_features_of_another_world_beat_raw_pixels(tmp_path):
     trained = TripletImageEmbedder(
         backbone="resnet18",
         image_size=32,
-        max_epochs=6,
+        max_epochs=5,
         augment="shells",
         device="cpu",
         verbose=0,

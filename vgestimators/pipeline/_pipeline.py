@@ -307,7 +307,10 @@ def make_species_pipeline(
     embedder : dict or estimator or None, default=None
         Parameters of the :class:`~vgestimators.TripletImageEmbedder` (a
         dict, e.g. ``{"backbone": "resnet18", "image_size": 64}``), or an
-        embedder estimator to use as it is.
+        embedder estimator to use as it is, e.g. a
+        :class:`~vgestimators.vision.PretrainedImageEmbedder` (a pretrained
+        network's features, nothing trained; the images are then embedded
+        once for the cross-fitting and the fit).
     aligner : dict or None, default=None
         Further parameters of the
         :class:`~vgestimators.VisualGeneticAligner`, e.g. ``{"objective":
