@@ -69,6 +69,16 @@ def test_train_on_a_cpu_without_training_flags_takes_the_recipe(tmp_path, capsys
         _cpu_settings(args, model, files, 1, "cpu")
     embedder = model.named_steps["embedder"]
     assert (embedder.backbone, embedder.image_size) == ("resnet50", 96)
+    # weights, or a config file naming a setting (even its default), are a
+    # choice too: the recipe would swap the network they were made for
+    config = tmp_path / "c.json"
+    config.write_text('{"embedder": {"backbone": "resnet50"}}')
+    for extra in (["--weights", "IMAGENET1K_V2"], ["--config", str(config)]):
+        args = _args(data, tmp_path, *extra)
+        model = build_model(args, sequences, mapping)
+        _cpu_settings(args, model, files, 1, "cpu")
+        assert model.named_steps["embedder"].backbone == "resnet50"
+        assert model.named_steps["embedder"].image_size == 224
 
 
 def test_the_estimate_is_printed_once_after_the_first_batches(capsys):
@@ -84,10 +94,10 @@ def test_the_estimate_is_printed_once_after_the_first_batches(capsys):
         random_state=0,
         callbacks=[
             TimeEstimate(
-                n_batches=2, skip=1, run_image_epochs=3 * 32 * 2, final_images=64
+                n_batches=2, skip=0, run_image_epochs=3 * 32 * 2, final_images=64
             )
         ],
     ).fit(X, y)
     out = capsys.readouterr().out
     assert out.count("estimated from the first batches") == 1
-    assert "(3 epochs of 4 batches)" in out and "for the rest of the run" in out
+    assert "(3 epochs of 4 batches)" in out and "all the run's trainings" in out

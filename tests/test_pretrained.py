@@ -316,3 +316,65 @@ def test_species_pipeline_embeds_frozen_features_once(tmp_path):
     assert results[True][0] == len(data.images)
     assert results[False][0] == 2 * len(data.images)
     np.testing.assert_allclose(results[True][1], results[False][1], atol=1e-6)
+
+
+def test_export_with_a_layer_and_reference_rules(tmp_path):
+    from vgestimators.io import export_model, import_model
+
+    rng = np.random.default_rng(2)
+    X = rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8)
+    y = np.repeat(["a", "b", "c", "d"], 4)
+    trained = TripletImageEmbedder(
+        backbone="resnet18",
+        image_size=32,
+        embedding_dim=8,
+        max_epochs=1,
+        batch_size=8,
+        verbose=0,
+        random_state=0,
+    ).fit(X, y)
+    path = trained.save_backbone(tmp_path / "triplet.pt")
+    frozen = PretrainedImageEmbedder("resnet18", weights=path, layer="backbone.layer3")
+    Z = frozen.fit().transform(X)
+    assert Z.shape == (16, 256)
+    again = import_model(export_model(frozen, tmp_path / "layer.zip"), device="cpu")
+    np.testing.assert_allclose(again.transform(X), Z, atol=1e-5)
+    assert again.get_params() == {**frozen.get_params(), "weights": str(path)}
+    random = PretrainedImageEmbedder("resnet18", weights=None, image_size=32).fit()
+    with pytest.raises(TypeError, match="random weights"):
+        export_model(random, tmp_path / "r.zip", pretrained_weights="reference")
+    assert frozen.weights_ == str(path) and random.weights_ is None
+
+
+def test_a_timm_folder_of_another_architecture_and_untraceable_layers(tmp_path):
+    timm = pytest.importorskip("timm")
+    model = timm.create_model("test_vit", pretrained=False)
+    timm.models.save_for_hf(model, tmp_path / "vit", safe_serialization=True)
+    with pytest.raises(ValueError, match="holds a 'test_vit'.*model='test_vit'"):
+        PretrainedImageEmbedder(
+            "resnet50", backend="timm", weights=tmp_path / "vit"
+        ).fit()
+    with pytest.raises(ValueError, match="layer="):
+        PretrainedImageEmbedder(
+            "test_vit", backend="timm", weights=None, layer="blocks.0"
+        ).fit()
+
+
+def test_the_fast_path_keeps_pipeline_semantics(tmp_path):
+    from sklearn.neighbors import NearestCentroid
+
+    from vgestimators.pipeline import SpeciesPipeline
+
+    X = _images(6, size=32)
+    y = np.array(["a", "a", "b", "b", "c", "c"])
+    emb = PretrainedImageEmbedder("resnet18", weights=None, image_size=32)
+    # a passthrough final step returns the embeddings, as Pipeline does
+    Z = SpeciesPipeline([("e", emb), ("last", "passthrough")]).fit_transform(X, y)
+    assert Z.shape == (6, 512)
+    # fit_predict needs the final step's own, as in Pipeline
+    pipe = SpeciesPipeline([("e", clone(emb)), ("ncm", NearestCentroid())])
+    with pytest.raises(AttributeError, match="fit_predict"):
+        pipe.fit_predict(X, y)
+    assert pipe.fit(X, y).predict(X).shape == (6,)
+    with pytest.raises(ValueError, match="nope"):
+        pipe.fit(X, y, nope=1)

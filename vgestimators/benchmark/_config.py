@@ -307,14 +307,9 @@ class BenchmarkConfig:
                 "(--features BACKEND:NAME) or weights."
             )
         if self.features is not None:
-            from ..vision import FEATURE_BACKENDS as BACKENDS
+            from ..vision import PretrainedImageEmbedder
 
-            backend, _, model = str(self.features).partition(":")
-            if backend not in BACKENDS or not model:
-                raise ValueError(
-                    f"features must be BACKEND:NAME with BACKEND one of "
-                    f"{', '.join(BACKENDS)}; got {self.features!r}."
-                )
+            PretrainedImageEmbedder.from_spec(self.features)  # checks the spelling
         self.methods = tuple(m for m in METHODS if m in methods)
         for f in fields(self):
             choices = f.metadata["choices"]

@@ -72,10 +72,8 @@ def features(config):
     """The PretrainedImageEmbedder of the feature rows (``config.features``)."""
     from ..vision import PretrainedImageEmbedder
 
-    backend, _, model = config.features.partition(":")
-    return PretrainedImageEmbedder(
-        model,
-        backend=backend,
+    return PretrainedImageEmbedder.from_spec(
+        config.features,
         weights=config.weights or "DEFAULT",
         batch_size=config.batch_size,
         device=config.device,

@@ -65,7 +65,9 @@ def add_parser(commands):
     parser.add_argument(
         "--backbone",
         choices=["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"],
-        help="ResNet of the image embedder (default: resnet50)",
+        help="ResNet of the image embedder (default: resnet50 on a GPU; on a CPU "
+        "with none of --backbone, --image-size, --max-epochs, --weights: a "
+        "recipe that fits about 15 minutes, see the docs)",
     )
     parser.add_argument(
         "--features",
@@ -85,7 +87,9 @@ def add_parser(commands):
         "from them (torchvision ResNet weights)",
     )
     parser.add_argument(
-        "--image-size", type=int, help="image side in pixels (default: 224)"
+        "--image-size",
+        type=int,
+        help="image side in pixels (default: 224 on a GPU; on a CPU, see --backbone)",
     )
     parser.add_argument("--max-epochs", type=int, help="training epochs (default: 20)")
     parser.add_argument("--batch-size", type=int, help="images per batch")
@@ -242,23 +246,23 @@ def _embedder(args):
     """The image embedder --features names, or None (a trained one)."""
     if not args.features:
         return None
-    from ..vision import FEATURE_BACKENDS as BACKENDS
     from ..vision import PretrainedImageEmbedder
 
-    backend, _, name = str(args.features).partition(":")
-    if backend not in BACKENDS or not name:
-        raise ValueError(
-            f"--features must be BACKEND:NAME with BACKEND one of "
-            f"{', '.join(BACKENDS)} (e.g. torchvision:resnet50); got "
-            f"{args.features!r}."
-        )
-    given = [f"--{f.replace('_', '-')}" for f in TRAINING_FLAGS if getattr(args, f)]
+    try:
+        embedder = PretrainedImageEmbedder.from_spec(args.features)
+    except ValueError as exc:
+        raise ValueError(f"--{exc}") from None
+    given = [
+        f"--{f.replace('_', '-')}"
+        for f in TRAINING_FLAGS
+        if getattr(args, f) is not None
+    ]
     if given:
         raise ValueError(
             f"{', '.join(given)} set(s) how a network trains; --features trains "
             "none (drop it, or drop --features to train)."
         )
-    return PretrainedImageEmbedder(name, backend=backend)
+    return embedder
 
 
 def build_model(args, sequences, mapping=None):
@@ -290,7 +294,6 @@ def build_model(args, sequences, mapping=None):
         ("max_epochs", "embedder__max_epochs"),
         ("batch_size", "embedder__batch_size"),
         ("seed", "aligner__random_state"),
-        ("seed", "aligner__random_state"),
         ("novelty_rate", "aligner__novelty_rate"),
     ):
         value = getattr(args, flag)
@@ -314,17 +317,17 @@ def _cpu_settings(args, model, files, holdouts, device):
     """The CPU recipe when no training flag is given; warnings; the estimate."""
     from ..utils._images import typical_image_side
     from ..utils._warnings import warn_user
-    from ..vision import TimeEstimate, TripletImageEmbedder
+    from ..vision import TimeEstimate
     from ._recipe import HOLDOUT_SHARE, cpu_recipe, enlargement
 
     embedder = model.steps[0][1]
     side = typical_image_side(files)
-    defaults = TripletImageEmbedder().get_params()
+    settings = ("backbone", "image_size", "max_epochs", "weights")
+    configured = read_config(args.config) if args.config else {}
     chosen = [
         name
-        for name in ("backbone", "image_size", "max_epochs")
-        if getattr(args, name) is not None
-        or embedder.get_params()[name] != defaults[name]
+        for name in settings
+        if getattr(args, name) is not None or f"embedder__{name}" in configured
     ]
     if device == "cpu" and not chosen:
         recipe = cpu_recipe(len(files), side, holdouts)
@@ -332,7 +335,7 @@ def _cpu_settings(args, model, files, holdouts, device):
             **{f"embedder__{k}": v for k, v in recipe.items() if k != "estimate_s"}
         )
         say(
-            f"on a CPU with no --backbone, --image-size or --max-epochs: "
+            f"on a CPU with no --backbone, --image-size, --max-epochs or --weights: "
             f"{recipe['backbone']} at {recipe['image_size']} px for "
             f"{recipe['max_epochs']} epochs, about "
             f"{recipe['estimate_s'] / 60:.0f} min here (timed; the estimators' "

@@ -195,6 +195,14 @@ class _Writer:
 
     def pretrained(self, value, where):
         params = value.get_params(deep=False)
+        if self.pretrained_weights == "reference":
+            if value.weights_ is None:
+                raise TypeError(
+                    f"{where}: random weights (weights=None) have no name to "
+                    "refer to; export with pretrained_weights='include'."
+                )
+            # the weights as loaded: "DEFAULT" pinned to what it stood for
+            params["weights"] = value.weights_
         if params["weights"] is not None:
             params["weights"] = os.fspath(params["weights"])
         node = {
@@ -209,8 +217,7 @@ class _Writer:
 
             key = f"t{len(self.tensors)}"
             buffer = io.BytesIO()
-            state = value.network_.state_dict()
-            torch.save({k: v.detach().cpu() for k, v in state.items()}, buffer)
+            torch.save(value.weights_state(), buffer)
             self.tensors[key] = buffer.getvalue()
             node["weights"] = key
         return node
@@ -410,10 +417,13 @@ def export_model(model, path, *, pretrained_weights="include"):
         Destination file (conventionally ``*.zip``).
     pretrained_weights : {"include", "reference"}, default="include"
         The network of a :class:`~vgestimators.vision.PretrainedImageEmbedder`:
-        its weights in the file (it reads back anywhere, offline), or only
-        its name (``model``, ``backend``, ``weights``): a small file that
-        reads the weights from the backend's cache, the network or the
-        local file named, where it is imported.
+        its weights in the file (they read back offline; an open_clip model
+        named ``hf-hub:...`` or read from a folder still needs that name's
+        configuration, or the folder, where it is imported), or only
+        their name (``model``, ``backend``, and ``weights_``: ``"DEFAULT"``
+        pinned to the weights it stood for, or the file's path): a small
+        file that reads the weights from the backend's cache, the network
+        or the local file named, where it is imported.
 
     Returns
     -------

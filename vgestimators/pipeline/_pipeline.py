@@ -219,14 +219,23 @@ default=None
         return result
 
     def _embeds_without_training(self):
-        """Whether every step before the last trains nothing (frozen features)."""
+        """Whether every step before the last trains nothing (frozen features).
+
+        Only for a plain Pipeline: a final estimator, no cache, no verbose
+        output, no metadata routing (the Pipeline's own fit handles those).
+        """
+        from sklearn.utils.metadata_routing import _routing_enabled
+
         head = [
             step for _, step in self.steps[:-1] if step not in (None, "passthrough")
         ]
         return (
             bool(head)
+            and self.steps[-1][1] not in (None, "passthrough")
             and self.memory is None
             and self.transform_input is None
+            and not self.verbose
+            and not _routing_enabled()
             and all(getattr(s, "trains_nothing", lambda: False)() for s in head)
         )
 
@@ -261,14 +270,14 @@ default=None
             tail = type(self)([(final_name, final)], calibration_cv=self.calibration_cv)
             prefixed = {f"{final_name}__{k}": v for k, v in own.items()}
             own = {**own, "held_out": cross_fit(tail, Z, y, prefixed)}
-        if method == "fit_predict" and hasattr(final, "fit_predict"):
+        # as Pipeline: fit_predict needs the final step's; fit_transform
+        # falls back to fit then transform
+        if method == "fit_predict":
             return final.fit_predict(Z, y, **own)
         if method == "fit_transform" and hasattr(final, "fit_transform"):
             return final.fit_transform(Z, y, **own)
         final.fit(Z, y, **own)
-        if method == "fit":
-            return self
-        return final.predict(Z) if method == "fit_predict" else final.transform(Z)
+        return self if method == "fit" else final.transform(Z)
 
 
 def make_species_pipeline(

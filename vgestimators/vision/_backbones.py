@@ -13,6 +13,10 @@ STEMS = ("torchvision", "small")
 #: Largest image side for which ``stem="auto"`` chooses the small stem.
 SMALL_STEM_MAX_SIZE = 64
 
+# ImageNet statistics, which torchvision's pretrained networks expect.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
 # Prefix of the backbone's keys in a state dict saved from a fitted
 # TripletImageEmbedder (``save_backbone``); such files also hold "head.*".
 _EMBEDDER_PREFIX = "backbone."
@@ -39,22 +43,31 @@ def _torchvision_weights(name, weights):
         ) from None
 
 
-def _load_torchvision_state_dict(name, weights_enum, progress):
+def torchvision_download_error(name, weights_enum, exc):
+    """The error of torchvision weights neither cached nor downloadable."""
     hub = Path(torch.hub.get_dir()) / "checkpoints"
+    filename = os.path.basename(weights_enum.url)
+    return _WeightsDownloadError(
+        f"Could not download the torchvision weights {weights_enum} for "
+        f"{name} from {weights_enum.url} (no internet access?): {exc}. "
+        "Offline options: (1) copy the file "
+        f"{filename!r} into the torch hub cache {str(hub)!r} (set TORCH_HOME "
+        "to move it), or (2) pass weights=<path of a local state-dict "
+        "file>, e.g. one written with torch.save(model.state_dict(), path) "
+        "or TripletImageEmbedder.save_backbone(path). weights=None trains "
+        "from random initialisation."
+    )
+
+
+#: What a failed download raises (no network, no cache).
+DOWNLOAD_ERRORS = (urllib.error.URLError, ConnectionError, TimeoutError, OSError)
+
+
+def _load_torchvision_state_dict(name, weights_enum, progress):
     try:
         return weights_enum.get_state_dict(progress=progress, check_hash=False)
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
-        filename = os.path.basename(weights_enum.url)
-        raise _WeightsDownloadError(
-            f"Could not download the torchvision weights {weights_enum} for "
-            f"{name} from {weights_enum.url} (no internet access?): {exc}. "
-            "Offline options: (1) copy the file "
-            f"{filename!r} into the torch hub cache {str(hub)!r} (set TORCH_HOME "
-            "to move it), or (2) pass weights=<path of a local state-dict "
-            "file>, e.g. one written with torch.save(model.state_dict(), path) "
-            "or TripletImageEmbedder.save_backbone(path). weights=None trains "
-            "from random initialisation."
-        ) from exc
+    except DOWNLOAD_ERRORS as exc:
+        raise torchvision_download_error(name, weights_enum, exc) from exc
 
 
 def read_state_dict(path):

@@ -54,8 +54,8 @@ class TimeEstimate(Callback):
     run_image_epochs : int or None, default=None
         Images times epochs of the whole run (several trainings, e.g. a
         hold-out's and the final one); with ``final_images``, a training
-        on fewer images than the final one also estimates the rest of the
-        run.
+        on fewer images than the final one also estimates all the run's
+        trainings together.
     final_images : int or None, default=None
         Images of the run's last training.
     stream : {"stdout", "stderr"}, default="stdout"
@@ -83,12 +83,14 @@ class TimeEstimate(Callback):
         self.n_images_ = len(X)
         self.per_epoch_ = max(1, count_batches(net, X))
 
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training and self.seen_ == self.skip and self.start_ is None:
+            self.start_ = time.perf_counter()  # the first timed batch starts
+
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
         if not training or self.seen_ is None:
             return
         self.seen_ += 1
-        if self.seen_ == self.skip:
-            self.start_ = time.perf_counter()
         if self.seen_ < self.skip + self.n_batches or self.start_ is None:
             return
         per_batch = (time.perf_counter() - self.start_) / self.n_batches
@@ -106,8 +108,9 @@ class TimeEstimate(Callback):
             and self.n_images_ < self.final_images
             and self.run_image_epochs > own
         ):
-            rest = this * (self.run_image_epochs - own) / own
-            message += f", then about {_minutes(rest)} for the rest of the run"
+            # a hold-out's training: the run's trainings together
+            run = this * self.run_image_epochs / own
+            message += f"; all the run's trainings about {_minutes(run)}"
         from tqdm.auto import tqdm
 
         # between the lines of a progress bar, not inside one

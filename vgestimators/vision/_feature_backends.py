@@ -16,13 +16,18 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..utils._warnings import warn_user
 from ._backbones import (
+    DOWNLOAD_ERRORS,
     IMAGE_SIZE_KEY,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
     _WeightsDownloadError,
     build_backbone,
     load_strict,
     read_state_dict,
     split_embedder_state,
+    torchvision_download_error,
 )
 
 #: The backends, each an optional extra of the package except torchvision.
@@ -31,9 +36,6 @@ FEATURE_BACKENDS = BACKENDS  # the public name (vgestimators.vision)
 _EXTRAS = {"torchvision": "torchvision", "timm": "timm", "open_clip": "open_clip_torch"}
 #: How the feature maps or tokens of ``layer=`` become one vector per image.
 POOLINGS = ("avg", "max", "token")
-# the statistics of ImageNet, for networks that name none
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -273,7 +275,7 @@ def _torchvision(model, weights, progress):
     import torchvision
     from torchvision.models import get_model
 
-    from ._backbones import _load_torchvision_state_dict, _torchvision_weights
+    from ._backbones import _torchvision_weights
 
     if model not in torchvision.models.list_models():
         raise ValueError(
@@ -294,7 +296,7 @@ def _torchvision(model, weights, progress):
                 f"the TripletImageEmbedder file {str(weights)!r}"
                 + ("" if size else " (no image size recorded: 224)"),
             )
-            return network, pre
+            return network, pre, os.fspath(weights)
         network = get_model(model, weights=None)
         classifier = _last_linear(network)
         if classifier is not None:
@@ -303,16 +305,30 @@ def _torchvision(model, weights, progress):
                 k: v for k, v in state.items() if not k.startswith(classifier + ".")
             }
         load_strict(network, state, f"weights file {str(weights)!r}", model)
-        return network, _torchvision_preprocessing(model, None)
+        pre = _torchvision_preprocessing(model, None)
+        return (
+            network,
+            dataclasses.replace(
+                pre,
+                source=pre.source
+                + " (the model's default weights'; a file names none)",
+            ),
+            os.fspath(weights),
+        )
     enum = None if weights is None else _torchvision_weights(model, weights)
-    network = get_model(model, weights=None)
-    if enum is not None:
-        state = _load_torchvision_state_dict(model, enum, progress)
-        load_strict(network, state, f"torchvision weights {enum}", model)
+    try:
+        # the builder sets what these weights need (e.g. transform_input)
+        network = get_model(model, weights=enum, progress=progress)
+    except DOWNLOAD_ERRORS as exc:
+        raise torchvision_download_error(model, enum, exc) from exc
     classifier = _last_linear(network)
     if classifier is not None:
         _replace(network, classifier, nn.Identity())
-    return network, _torchvision_preprocessing(model, enum)
+    return (
+        network,
+        _torchvision_preprocessing(model, enum),
+        (None if enum is None else str(enum)),
+    )
 
 
 # -- timm -------------------------------------------------------------------
@@ -322,9 +338,20 @@ def _timm_preprocessing(network, source):
     import timm
 
     config = timm.data.resolve_data_config({}, model=network)
-    size = int(config["input_size"][-1])
+    height, size = (int(v) for v in config["input_size"][-2:])
     crop_pct = float(config.get("crop_pct") or 1.0)
-    resize = None if config.get("crop_mode") == "squash" else int(size / crop_pct)
+    mode = config.get("crop_mode") or "center"
+    if (
+        height != size
+        or mode not in ("center", "squash")
+        or (mode == "squash" and crop_pct < 1)
+    ):
+        warn_user(
+            f"timm's preprocessing of {source.rpartition(' ')[-1]} (input "
+            f"{height} x {size}, crop_mode {mode!r}, crop_pct {crop_pct}) is "
+            f"approximated by a centre crop of {size} x {size}."
+        )
+    resize = None if mode == "squash" else int(size / crop_pct)
     return Preprocessing(
         size=size,
         resize=resize,
@@ -350,9 +377,17 @@ def _timm(model, weights, progress):
                     f"(expected config.json and model.safetensors or "
                     f"pytorch_model.bin, as timm's save_for_hf writes): {exc}"
                 ) from exc
+            architecture = network.pretrained_cfg.get("architecture")
+            if architecture and architecture != model.partition(".")[0]:
+                raise ValueError(
+                    f"The timm folder {str(path)!r} holds a {architecture!r}, "
+                    f"not a {model!r}: set model={architecture!r}."
+                )
             network.reset_classifier(0)
-            return network, _timm_preprocessing(
-                network, f"timm's data config of {str(path)!r}"
+            return (
+                network,
+                _timm_preprocessing(network, f"timm's data config of {str(path)!r}"),
+                os.fspath(path),
             )
         network = _timm_model(timm, model, pretrained=False)
         state = read_state_dict(path)
@@ -365,14 +400,19 @@ def _timm(model, weights, progress):
             if not any(h and k.startswith(h + ".") for h in heads)
         }
         load_strict(network, state, f"weights file {str(path)!r}", model)
-        return network, _timm_preprocessing(network, f"timm's data config of {model}")
+        return (
+            network,
+            _timm_preprocessing(network, f"timm's data config of {model}"),
+            os.fspath(path),
+        )
     name = model if weights in (None, "DEFAULT") else f"{model}.{weights}"
     try:
         network = _timm_model(timm, name, pretrained=weights is not None)
-    except (OSError, ConnectionError, TimeoutError) as exc:
+    except DOWNLOAD_ERRORS as exc:
         raise _offline_error("timm", model, weights, exc) from exc
     network.reset_classifier(0)
-    return network, _timm_preprocessing(network, f"timm's data config of {name}")
+    tag = network.pretrained_cfg.get("tag") if weights is not None else None
+    return network, _timm_preprocessing(network, f"timm's data config of {name}"), tag
 
 
 def _timm_model(timm, name, pretrained):
@@ -410,12 +450,19 @@ def _open_clip(model, weights, progress):
             )
         pretrained = tags[0] if weights == "DEFAULT" else weights
         name, source = model, f"{model} ({pretrained})"
-        kwargs = {"pretrained": pretrained}
+        tag_cfg = open_clip.get_pretrained_cfg(model, pretrained) or {}
+        # e.g. OpenAI's weights were trained with QuickGELU
+        kwargs = {
+            "pretrained": pretrained,
+            "force_quick_gelu": bool(tag_cfg.get("quick_gelu", False)),
+        }
     try:
         network = open_clip.create_model(name, **kwargs)
-    except (OSError, ConnectionError, TimeoutError) as exc:
+    except DOWNLOAD_ERRORS as exc:
         raise _offline_error("open_clip", model, weights, exc) from exc
     except RuntimeError as exc:
+        if "download" in str(exc).lower() or "hub" in str(exc).lower():
+            raise _offline_error("open_clip", model, weights, exc) from exc
         raise ValueError(
             f"open_clip cannot build {name!r} with weights {weights!r}: {exc} "
             "(open_clip.list_models() and open_clip.list_pretrained() name "
@@ -434,7 +481,15 @@ def _open_clip(model, weights, progress):
     cfg = open_clip.get_model_preprocess_cfg(network)
     size = cfg["size"]
     size = int(size if isinstance(size, int) else size[-1])
-    resize = size if cfg.get("resize_mode", "shortest") == "shortest" else None
+    mode = cfg.get("resize_mode", "shortest")
+    if mode not in ("shortest", "squash"):
+        warn_user(
+            f"open_clip's resize_mode {mode!r} of {source} is approximated by "
+            "resizing the whole image."
+        )
+    resize = size if mode == "shortest" else None
+    if local and not Path(weights).is_dir():
+        source += " (the model's defaults: a weights file names no preprocessing)"
     pre = Preprocessing(
         size=size,
         resize=resize,
@@ -443,7 +498,8 @@ def _open_clip(model, weights, progress):
         interpolation=str(cfg.get("interpolation", "bicubic")),
         source=f"open_clip's preprocessing config of {source}",
     )
-    return network.visual, pre
+    resolved = os.fspath(weights) if local else kwargs.get("pretrained", weights)
+    return network.visual, pre, resolved
 
 
 _LOADERS = {"torchvision": _torchvision, "timm": _timm, "open_clip": _open_clip}
@@ -470,29 +526,47 @@ def load_feature_network(backend, model, weights, *, layer=None, progress=False)
     Returns
     -------
     network : torch.nn.Module
-        In eval mode, its parameters frozen.
+        In eval mode, its parameters frozen: ``base``, or the part of it
+        that computes ``layer``.
+    base : torch.nn.Module
+        The whole network without its classifier (what a weights file of
+        the backend holds; ``network`` shares its parameters).
     preprocessing : Preprocessing
+    resolved : str or None
+        The weights as loaded: a weights name that pins them (the one
+        ``"DEFAULT"`` stood for), a file or folder path, or None (random).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}.")
     import_backend(backend)
-    network, preprocessing = _LOADERS[backend](model, weights, progress)
-    if layer is not None:
-        from torchvision.models.feature_extraction import (
-            create_feature_extractor,
-            get_graph_node_names,
-        )
-
-        _, nodes = get_graph_node_names(network)
-        if layer not in nodes and layer not in dict(network.named_modules()):
-            near = [n for n in nodes if layer in n][:8] or nodes[-8:]
-            raise ValueError(
-                f"layer={layer!r} is not a node of {model!r}; e.g. {near} "
-                "(torchvision.models.feature_extraction.get_graph_node_names "
-                "lists them all)."
-            )
-        network = create_feature_extractor(network, return_nodes={layer: "features"})
-    network.eval()
-    for parameter in network.parameters():
+    base, preprocessing, resolved = _LOADERS[backend](model, weights, progress)
+    base.eval()
+    for parameter in base.parameters():
         parameter.requires_grad_(False)
-    return network, preprocessing
+    network = base if layer is None else _extractor(base, model, layer)
+    return network, base, preprocessing, resolved
+
+
+def _extractor(base, model, layer):
+    """The output of node ``layer`` of ``base`` (torch.fx feature extraction)."""
+    from torchvision.models.feature_extraction import (
+        create_feature_extractor,
+        get_graph_node_names,
+    )
+
+    try:
+        _, nodes = get_graph_node_names(base)
+    except Exception as exc:  # noqa: BLE001 - torch.fx cannot trace every model
+        raise ValueError(
+            f"layer={layer!r}: torch.fx cannot trace {model!r} to find its "
+            f"nodes ({type(exc).__name__}: {str(exc)[:200]}); use layer=None, "
+            "or a network torch.fx traces (torchvision's do)."
+        ) from exc
+    if layer not in nodes and layer not in dict(base.named_modules()):
+        near = [n for n in nodes if layer in n][:8] or nodes[-8:]
+        raise ValueError(
+            f"layer={layer!r} is not a node of {model!r}; e.g. {near} "
+            "(torchvision.models.feature_extraction.get_graph_node_names "
+            "lists them all)."
+        )
+    return create_feature_extractor(base, return_nodes={layer: "features"}).eval()

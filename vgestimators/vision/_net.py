@@ -14,16 +14,14 @@ from torch.utils.data import Subset
 from ..longtail import make_sampler
 from ..utils._device import is_cuda
 from ._backbones import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
     build_backbone,
     is_weights_file,
     load_weights_file,
     resolve_stem,
 )
 from ._callbacks import TerminalAwarePrintLog
-
-# ImageNet statistics, which torchvision's pretrained ResNets expect.
-_MEAN = (0.485, 0.456, 0.406)
-_STD = (0.229, 0.224, 0.225)
 
 
 class EmbeddingNetwork(nn.Module):
@@ -64,8 +62,10 @@ class EmbeddingNetwork(nn.Module):
         else:
             layers.append(nn.Linear(width, embedding_dim))
         self.head = nn.Sequential(*layers)
-        self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1), False)
-        self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1), False)
+        self.register_buffer(
+            "mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), False
+        )
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), False)
         if head_state:
             try:
                 self.head.load_state_dict(head_state)

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._device import is_cuda, resolve_device
 from ..utils._progress import progress
-from ._backbones import load_strict
+from ._backbones import IMAGE_SIZE_KEY
 from ._build import resolve_precision
 from ._data import ImageDataset, as_image_source
 from ._feature_backends import (
@@ -115,6 +115,10 @@ class PretrainedImageEmbedder(
         (``preprocessing_.describe()``).
     n_features_out_ : int
         Width of the embeddings.
+    weights_ : str or None
+        The weights as loaded: the name that pins them (``"DEFAULT"``
+        resolved, e.g. ``"ResNet50_Weights.IMAGENET1K_V2"``), a file or
+        folder path, or None (random).
     device_ : str
         Device the network runs on.
 
@@ -190,6 +194,37 @@ class PretrainedImageEmbedder(
         self.num_threads = num_threads
         self.verbose = verbose
 
+    @classmethod
+    def from_spec(cls, spec, **params):
+        """An embedder from ``"BACKEND:NAME"`` (the command line's spelling).
+
+        Parameters
+        ----------
+        spec : str
+            E.g. ``"torchvision:resnet50"``, ``"timm:vit_small_patch16_224"``,
+            ``"open_clip:hf-hub:imageomics/bioclip"``.
+        **params
+            Further parameters (``weights``, ``device`` ...).
+
+        Returns
+        -------
+        embedder : PretrainedImageEmbedder
+
+        Examples
+        --------
+        >>> from vgestimators.vision import PretrainedImageEmbedder
+        >>> emb = PretrainedImageEmbedder.from_spec("timm:resnet50", weights=None)
+        >>> emb.backend, emb.model
+        ('timm', 'resnet50')
+        """
+        backend, _, model = str(spec).partition(":")
+        if backend not in BACKENDS or not model:
+            raise ValueError(
+                f"features must be BACKEND:NAME with BACKEND one of "
+                f"{', '.join(BACKENDS)} (e.g. torchvision:resnet50); got {spec!r}."
+            )
+        return cls(model, backend=backend, **params)
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
         """Load the network and its preprocessing; no image is read.
@@ -208,12 +243,16 @@ class PretrainedImageEmbedder(
         if X is not None:
             as_image_source(X)  # a wrong kind of input fails before loading
         device = resolve_device(self.device)
-        network, preprocessing = load_feature_network(
+        network, base, preprocessing, self.weights_ = load_feature_network(
             self.backend, self.model, self.weights, layer=self.layer
         )
         if self.image_size != "auto":
             preprocessing = preprocessing.at_size(self.image_size)
-        self._set_network(FeatureNetwork(network, preprocessing, self.pooling), device)
+        network = FeatureNetwork(network, preprocessing, self.pooling)
+        # the whole network (a layer's extractor shares its parameters):
+        # what weights_state() saves, not a submodule of network_
+        object.__setattr__(network, "base", base)
+        self._set_network(network, device)
         self.preprocessing_ = preprocessing
         size = preprocessing.size
         with torch.inference_mode():
@@ -234,17 +273,35 @@ class PretrainedImageEmbedder(
         """
         return True
 
+    def weights_state(self):
+        """The network's weights as the backend's weights file holds them.
+
+        Returns
+        -------
+        state : dict
+            CPU tensors of the whole network without its classifier (also
+            with ``layer=``), which ``weights=<a file of it>`` loads back;
+            a saved :class:`TripletImageEmbedder`'s network keeps its
+            ``backbone.*``, ``head.*`` and ``meta.image_size`` keys.
+        """
+        check_is_fitted(self, "network_")
+        base = self.network_.base
+        state = {k: v.detach().cpu() for k, v in base.state_dict().items()}
+        if any(k.startswith("backbone.") for k in state):
+            state[IMAGE_SIZE_KEY] = torch.tensor(int(self.preprocessing_.size))
+        return state
+
     def rebuild(self, state, *, device=None):
-        """Build the network and load ``state`` (``network_.state_dict()``).
+        """Fit from ``state`` (:meth:`weights_state`) instead of ``weights``.
 
         For reading a model whose weights were saved with it: the
-        architecture comes from the parameters, the weights from ``state``
-        (a saved :class:`TripletImageEmbedder`'s network from the keys).
+        architecture comes from the parameters, the weights from ``state``;
+        the parameters are left as they are.
 
         Parameters
         ----------
         state : dict
-            A state dict of a fitted embedder's ``network_``.
+            Of :meth:`weights_state`.
         device : str or None, default=None
             Where to compute (None: ``device``).
 
@@ -255,24 +312,29 @@ class PretrainedImageEmbedder(
         import tempfile
 
         given = {"weights": self.weights, "device": self.device}
-        device = self.device if device is None else device
         try:
-            if not any(k.startswith("network.backbone.") for k in state):
-                self.set_params(weights=None, device=device).fit()
-                load_strict(self.network_, state, "saved network", self.model)
-                return self
-            # a saved TripletImageEmbedder's network: its file builds it
             with tempfile.TemporaryDirectory() as folder:
                 path = os.path.join(folder, "weights.pt")
-                state = {k.removeprefix("network."): v for k, v in state.items()}
                 torch.save(state, path)
-                self.set_params(weights=path, device=device).fit()
-            return self
+                self.set_params(weights=path, device=device or self.device).fit()
+            self.weights_ = given["weights"]
         finally:
             self.set_params(**given)  # the parameters as they were
+        return self
 
     def use_preprocessing(self, preprocessing):
-        """Prepare images as ``preprocessing`` says (a dict or Preprocessing)."""
+        """Prepare images as ``preprocessing`` says, e.g. as saved with the model.
+
+        Parameters
+        ----------
+        preprocessing : Preprocessing or dict
+            Its fields (``size``, ``resize``, ``mean``, ``std``,
+            ``interpolation``, ``source``).
+
+        Returns
+        -------
+        self : PretrainedImageEmbedder
+        """
         check_is_fitted(self, "network_")
         if isinstance(preprocessing, dict):
             preprocessing = Preprocessing(
