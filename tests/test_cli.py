@@ -531,3 +531,35 @@ def test_train_with_frozen_features_then_predict(species_data, tmp_path):
     assert set(table["species"]) <= set(
         pd.read_csv(tmp_path / "features.species.csv")["species"]
     )
+
+
+def test_features_without_weights_offline_is_one_line(
+    species_data, tmp_path, capsys, monkeypatch
+):
+    import torch
+
+    def offline(url, dst, *args, **kwargs):
+        raise OSError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache
+    code = main(
+        [
+            "train",
+            "--images",
+            str(species_data["images"]),
+            "--sequences",
+            str(species_data["fasta"]),
+            "--out",
+            str(tmp_path / "m.joblib"),
+            "--features",
+            "torchvision:resnet18",
+            "--device",
+            "cpu",
+            "--quiet",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith("vgestimators train: error: Could not download")
+    assert "--weights FILE" in err

@@ -62,13 +62,16 @@ def test_train_on_a_cpu_without_training_flags_takes_the_recipe(tmp_path, capsys
     assert CPU_MIN_EPOCHS <= embedder.max_epochs <= CPU_MAX_EPOCHS
     assert isinstance(embedder.callbacks[-1], TimeEstimate)
     assert "resnet18 at 40 px" in capsys.readouterr().err
-    # a flag given: the user's choice stands, and enlarging is said
-    args = _args(data, tmp_path, "--image-size", "96")
+    # a flag given: the user's choice stands, enlarging is said, and the
+    # recipe fills the rest
+    args = _args(data, tmp_path, "--image-size", "96", "--max-epochs", "3")
     model = build_model(args, sequences, mapping)
     with pytest.warns(UserWarning, match="about 40 px and are enlarged to 96"):
         _cpu_settings(args, model, files, 1, "cpu")
     embedder = model.named_steps["embedder"]
-    assert (embedder.backbone, embedder.image_size) == ("resnet50", 96)
+    assert (embedder.backbone, embedder.image_size) == ("resnet18", 96)
+    assert embedder.max_epochs == 3
+    assert "with --image-size, --max-epochs as given" in capsys.readouterr().err
     # weights, or a config file naming a setting (even its default), are a
     # choice too: the recipe would swap the network they were made for
     config = tmp_path / "c.json"

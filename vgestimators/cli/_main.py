@@ -11,6 +11,15 @@ from . import _evaluate, _predict, _train
 USER_ERRORS = (ValueError, TypeError, OSError, KeyError)
 
 
+def _user_error(exc):
+    """Whether ``exc`` is the user's to fix (one line), not a bug (traceback)."""
+    if isinstance(exc, USER_ERRORS):
+        return True
+    from ..vision import WeightsDownloadError  # torch is imported by now
+
+    return isinstance(exc, WeightsDownloadError)
+
+
 def build_parser():
     """The argument parser of the ``vgestimators`` command."""
     parser = argparse.ArgumentParser(
@@ -66,8 +75,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"vgestimators {args.command}: interrupted", file=sys.stderr)
         return 130
-    except USER_ERRORS as exc:
-        if os.environ.get("VGESTIMATORS_DEBUG"):
+    except (*USER_ERRORS, RuntimeError) as exc:
+        if os.environ.get("VGESTIMATORS_DEBUG") or not _user_error(exc):
             raise
         message = (
             str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)

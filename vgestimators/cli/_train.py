@@ -329,18 +329,37 @@ def _cpu_settings(args, model, files, holdouts, device):
         for name in settings
         if getattr(args, name) is not None or f"embedder__{name}" in configured
     ]
-    if device == "cpu" and not chosen:
-        recipe = cpu_recipe(len(files), side, holdouts)
+    if device == "cpu" and not {"backbone", "weights"} & set(chosen):
+        # the recipe sets what the user left open; its epochs fit the budget
+        # at the image size that will be used
+        size = embedder.image_size if "image_size" in chosen else side
+        recipe = cpu_recipe(len(files), size, holdouts)
+        if "image_size" in chosen:
+            recipe["image_size"] = embedder.image_size
+        if "max_epochs" in chosen:
+            recipe["max_epochs"] = embedder.max_epochs
         model.set_params(
             **{f"embedder__{k}": v for k, v in recipe.items() if k != "estimate_s"}
         )
+        given = ", ".join(f"--{c.replace('_', '-')}" for c in chosen)
         say(
-            f"on a CPU with no --backbone, --image-size, --max-epochs or --weights: "
-            f"{recipe['backbone']} at {recipe['image_size']} px for "
-            f"{recipe['max_epochs']} epochs, about "
-            f"{recipe['estimate_s'] / 60:.0f} min here (timed; the estimators' "
-            "defaults, resnet50 at 224 px, suit a GPU; --features trains "
-            "nothing)",
+            "on a CPU, "
+            + (f"with {given} as given: " if chosen else "with no training flag: ")
+            + f"{recipe['backbone']} at {recipe['image_size']} px for "
+            f"{recipe['max_epochs']} epochs"
+            + (
+                f", about {recipe['estimate_s'] / 60:.0f} min here (timed)"
+                if "max_epochs" not in chosen
+                else ""
+            )
+            + "; the estimators' defaults (resnet50 at 224 px) suit a GPU, "
+            "--backbone resnet50 takes them; --features trains nothing",
+            args.quiet,
+        )
+    elif device == "cpu":
+        say(
+            f"on a CPU with {embedder.backbone} as given (--backbone or "
+            "--weights): no CPU recipe; the estimate follows the first batches",
             args.quiet,
         )
     warning = enlargement(side, embedder.image_size)

@@ -9,6 +9,7 @@ __getattr__, __dir__, __all__ = attach(
         "PretrainedImageEmbedder": "._pretrained",
         "FEATURE_BACKENDS": "._feature_backends",
         "TimeEstimate": "._callbacks",
+        "WeightsDownloadError": "._backbones",
         "ImageDataset": "._data",
         "embed_to_file": "._to_file",
         "SoftmaxImageClassifier": "._softmax",

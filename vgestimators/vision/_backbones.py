@@ -24,8 +24,15 @@ _EMBEDDER_PREFIX = "backbone."
 IMAGE_SIZE_KEY = "meta.image_size"
 
 
-class _WeightsDownloadError(RuntimeError):
-    """Raised when torchvision weights are not cached and cannot be fetched."""
+class WeightsDownloadError(RuntimeError):
+    """Raised when pretrained weights are not cached and cannot be fetched.
+
+    The message names the offline options (the cache folder and file, or a
+    local weights file).
+    """
+
+
+_WeightsDownloadError = WeightsDownloadError  # the former private name
 
 
 def _torchvision_weights(name, weights):
@@ -53,9 +60,11 @@ def torchvision_download_error(name, weights_enum, exc):
         "Offline options: (1) copy the file "
         f"{filename!r} into the torch hub cache {str(hub)!r} (set TORCH_HOME "
         "to move it), or (2) pass weights=<path of a local state-dict "
-        "file>, e.g. one written with torch.save(model.state_dict(), path) "
-        "or TripletImageEmbedder.save_backbone(path). weights=None trains "
-        "from random initialisation."
+        "file> (on the command line: --weights FILE), e.g. one written with "
+        "torch.save(model.state_dict(), path) or "
+        "TripletImageEmbedder.save_backbone(path). weights=None starts from "
+        "random weights (a trained network learns from there; frozen random "
+        "features are only a control)."
     )
 
 

@@ -189,8 +189,8 @@ def _offline_error(backend, model, weights, exc):
         "written by the backend (a state dict, a .safetensors file, or a folder "
         "saved with timm's save_for_hf), or copy the files into the backend's "
         "cache (torch hub or Hugging Face hub cache, see HF_HOME / TORCH_HOME) "
-        "on a machine that has them. weights=None gives random features, which "
-        "are only a control."
+        "on a machine that has them (on the command line: --weights FILE). "
+        "weights=None gives random features, which are only a control."
     )
 
 
