@@ -33,6 +33,25 @@ def _cosine(a, b):
 
 
 @pytest.fixture(scope="module")
+def saved_triplet(tmp_path_factory):
+    """A small trained TripletImageEmbedder, its images and its saved file."""
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8)
+    y = np.repeat(["a", "b", "c", "d"], 4)
+    trained = TripletImageEmbedder(
+        backbone="resnet18",
+        image_size=32,
+        embedding_dim=8,
+        max_epochs=1,
+        batch_size=8,
+        verbose=0,
+        random_state=0,
+    ).fit(X, y)
+    path = trained.save_backbone(tmp_path_factory.mktemp("triplet") / "triplet.pt")
+    return X, y, trained, path
+
+
+@pytest.fixture(scope="module")
 def torchvision_file(tmp_path_factory):
     from torchvision.models import get_model
 
@@ -132,20 +151,8 @@ def test_open_clip_checkpoint(tmp_path):
     assert _cosine(Z, expected).min() > 0.99
 
 
-def test_a_saved_triplet_embedder_is_used_frozen_exactly(tmp_path):
-    rng = np.random.default_rng(0)
-    X = rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8)
-    y = np.repeat(["a", "b", "c", "d"], 4)
-    trained = TripletImageEmbedder(
-        backbone="resnet18",
-        image_size=32,
-        embedding_dim=8,
-        max_epochs=1,
-        batch_size=8,
-        verbose=0,
-        random_state=0,
-    ).fit(X, y)
-    path = trained.save_backbone(tmp_path / "triplet.pt")
+def test_a_saved_triplet_embedder_is_used_frozen_exactly(tmp_path, saved_triplet):
+    X, y, trained, path = saved_triplet
     frozen = PretrainedImageEmbedder("resnet18", weights=path).fit()
     assert frozen.preprocessing_.size == 32  # recorded in the file
     np.testing.assert_allclose(frozen.transform(X), trained.transform(X), atol=1e-5)
@@ -253,22 +260,12 @@ def test_export_model_includes_or_refers_to_the_weights(tmp_path, torchvision_fi
     np.testing.assert_allclose(again.transform(X), Z, atol=1e-6)
 
 
-def test_export_model_of_a_frozen_triplet_embedder_file(tmp_path):
+def test_export_model_of_a_frozen_triplet_embedder_file(tmp_path, saved_triplet):
     from vgestimators.io import export_model, import_model
 
-    rng = np.random.default_rng(1)
-    X = rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8)
-    y = np.repeat(["a", "b", "c", "d"], 4)
-    trained = TripletImageEmbedder(
-        backbone="resnet18",
-        image_size=32,
-        embedding_dim=8,
-        max_epochs=1,
-        batch_size=8,
-        verbose=0,
-        random_state=0,
-    ).fit(X, y)
-    path = trained.save_backbone(tmp_path / "triplet.pt")
+    X, y, trained, saved = saved_triplet
+    path = tmp_path / "copy.pt"
+    path.write_bytes(saved.read_bytes())
     frozen = PretrainedImageEmbedder("resnet18", weights=path).fit()
     out = export_model(frozen, tmp_path / "frozen.zip")
     path.unlink()  # the file is not needed any more
@@ -318,22 +315,10 @@ def test_species_pipeline_embeds_frozen_features_once(tmp_path):
     np.testing.assert_allclose(results[True][1], results[False][1], atol=1e-6)
 
 
-def test_export_with_a_layer_and_reference_rules(tmp_path):
+def test_export_with_a_layer_and_reference_rules(tmp_path, saved_triplet):
     from vgestimators.io import export_model, import_model
 
-    rng = np.random.default_rng(2)
-    X = rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8)
-    y = np.repeat(["a", "b", "c", "d"], 4)
-    trained = TripletImageEmbedder(
-        backbone="resnet18",
-        image_size=32,
-        embedding_dim=8,
-        max_epochs=1,
-        batch_size=8,
-        verbose=0,
-        random_state=0,
-    ).fit(X, y)
-    path = trained.save_backbone(tmp_path / "triplet.pt")
+    X, y, trained, path = saved_triplet
     frozen = PretrainedImageEmbedder("resnet18", weights=path, layer="backbone.layer3")
     Z = frozen.fit().transform(X)
     assert Z.shape == (16, 256)
