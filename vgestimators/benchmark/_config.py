@@ -142,6 +142,13 @@ class BenchmarkConfig:
         "Species held out of training entirely in each split (their images "
         "are the zero-shot test set; their DNA is known).",
     )
+    n_undescribed: int = _setting(
+        2,
+        "Species held out of training with neither images nor DNA in each "
+        "split (undescribed species), drawn from genera that keep at least 2 "
+        "described species; their images score unknown detection and genus "
+        "accuracy.",
+    )
     random_state: int = _setting(
         0, "Seed of the data, the splits and the networks.", flags=("--seed",)
     )
@@ -333,6 +340,8 @@ class BenchmarkConfig:
             raise ValueError(f"calibration_cv must be >= 0, got {self.calibration_cv}.")
         if self.n_unseen < 0:
             raise ValueError(f"n_unseen must be >= 0, got {self.n_unseen}.")
+        if self.n_undescribed < 0:
+            raise ValueError(f"n_undescribed must be >= 0, got {self.n_undescribed}.")
         if "zero_shot" in self.methods and self.n_unseen == 0:
             raise ValueError("the zero_shot method needs n_unseen >= 1.")
         if (self.images is None) != (self.sequences is None):

@@ -32,6 +32,8 @@ SCORE_COLUMNS = {
     "harmonic_mean": "H (seen, unseen)",
     "ausuc": "AUSUC (seen/unseen curve)",
     "ece": "ECE of probabilities",
+    "undescribed_genus_accuracy": "Undescribed species: genus acc.",
+    "unknown_auroc": "Unknown detection AUROC (x100)",
 }
 #: Fewest test images of a class for its accuracy to be read on its own.
 MIN_TEST_TO_JUDGE = 10

@@ -1,10 +1,11 @@
 """One split of the benchmark: each method's Pipeline fitted and used as a user would."""
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import joblib
 import numpy as np
+import pandas as pd
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
@@ -21,23 +22,78 @@ class Split:
     test: np.ndarray  # images of the seen species
     unseen: np.ndarray  # images of the species held out of training
     unseen_species: list
+    # images of species with neither images nor DNA in training (undescribed)
+    undescribed: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    undescribed_species: list = field(default_factory=list)
 
     @classmethod
-    def from_indices(cls, index, seed, y, train, test):
-        """Split ``test`` (from a HeldOutSpeciesSplit) into seen and unseen."""
-        seen = np.isin(y[test], y[train])
+    def from_indices(cls, index, seed, y, train, test, undescribed=(), pool=None):
+        """Split ``test`` (from a HeldOutSpeciesSplit) into seen and unseen.
+
+        The images of the ``undescribed`` species leave training and the
+        test sets; those in ``pool`` (the balanced test set, or all when
+        None) are their test images.
+        """
+        train, test = np.asarray(train), np.asarray(test)
+        gone = np.isin(y, list(undescribed))
+        kept_train, kept_test = train[~gone[train]], test[~gone[test]]
+        seen = np.isin(y[kept_test], y[kept_train])
+        mask = gone if pool is None else gone & pool
         return cls(
             index=index,
             seed=seed,
-            train=np.asarray(train),
-            test=test[seen],
-            unseen=test[~seen],
-            unseen_species=np.unique(y[test[~seen]]).tolist(),
+            train=kept_train,
+            test=kept_test[seen],
+            unseen=kept_test[~seen],
+            unseen_species=np.unique(y[kept_test[~seen]]).tolist(),
+            undescribed=np.flatnonzero(mask),
+            undescribed_species=sorted(undescribed),
         )
 
 
+def genus_taxonomy(y):
+    """The genus of each species from its binomial name; None if some has none."""
+    from ..taxonomy import Taxonomy
+
+    try:
+        return Taxonomy.from_names(np.unique(np.asarray(y, dtype=str)))
+    except (TypeError, ValueError):
+        return None
+
+
+def pick_undescribed(y, train, taxonomy, n, seed):
+    """``n`` species of the training images to hold out as undescribed.
+
+    At most one per genus, from genera of at least 3 species, so that each
+    keeps 2 described species (with images or DNA) the genus is known by.
+    """
+    if n == 0 or taxonomy is None:
+        return []
+    genus = dict(
+        zip(
+            taxonomy.species,
+            taxonomy.taxon_of(taxonomy.species, "genus"),
+            strict=True,
+        )
+    )
+    sizes = pd.Series(genus).value_counts()
+    trained = sorted(set(np.asarray(y)[train].tolist()))
+    rng = np.random.default_rng(seed)
+    chosen, used = [], set()
+    for species in rng.permutation(trained).tolist():
+        g = genus[species]
+        if sizes[g] >= 3 and g not in used and len(chosen) < n:
+            chosen.append(species)
+            used.add(g)
+    return sorted(chosen)
+
+
 def make_splits(config, data):
-    """The run's splits: :class:`~vgestimators.model_selection.HeldOutSpeciesSplit`."""
+    """The run's splits: :class:`~vgestimators.model_selection.HeldOutSpeciesSplit`.
+
+    Each split also holds out ``config.n_undescribed`` species with neither
+    images nor DNA (:func:`pick_undescribed`).
+    """
     from ..model_selection import HeldOutSpeciesSplit
 
     cv = HeldOutSpeciesSplit(
@@ -47,10 +103,19 @@ def make_splits(config, data):
         test_pool=data.balanced_test,
         random_state=config.random_state,
     )
-    return [
-        Split.from_indices(k, config.random_state + k, data.y, train, test)
-        for k, (train, test) in enumerate(cv.split(data.y, data.y))
-    ]
+    taxonomy = genus_taxonomy(data.y)
+    splits = []
+    for k, (train, test) in enumerate(cv.split(data.y, data.y)):
+        seed = config.random_state + k
+        undescribed = pick_undescribed(
+            data.y, train, taxonomy, config.n_undescribed, seed
+        )
+        splits.append(
+            Split.from_indices(
+                k, seed, data.y, train, test, undescribed, data.balanced_test
+            )
+        )
+    return splits
 
 
 @dataclass
@@ -66,6 +131,8 @@ class MethodResult:
     ece: float = float("nan")
     ausuc: float = float("nan")
     curve: tuple | None = None  # (seen accuracy, unseen accuracy) along the bias
+    undescribed_genus_accuracy: float = float("nan")
+    unknown_auroc: float = float("nan")
 
 
 class SplitRun:
@@ -93,6 +160,13 @@ class SplitRun:
         self.X_train, self.y_train = data.X[split.train], data.y[split.train]
         self.X_test, self.y_test = data.X[split.test], data.y[split.test]
         self.X_unseen, self.y_unseen = data.X[split.unseen], data.y[split.unseen]
+        self.X_undescribed = data.X[split.undescribed]
+        self.y_undescribed = data.y[split.undescribed]
+        # the DNA of described species only
+        self.sequences = data.sequences[
+            ~data.sequences["species"].isin(split.undescribed_species)
+        ].reset_index(drop=True)
+        self.taxonomy = genus_taxonomy(data.y)
         # the shared embedder: what identifies it, and once fitted, itself
         # and its training time
         self._shared_key = joblib.hash(clone(embedder(config, split.seed)))
@@ -123,7 +197,7 @@ class SplitRun:
         """
         from sklearn.frozen import FrozenEstimator
 
-        pipe = build_pipeline(name, self.config, self.data.sequences, self.split.seed)
+        pipe = build_pipeline(name, self.config, self.sequences, self.split.seed)
         first = pipe.steps[0][1]
         shared_seconds = 0.0
         init = getattr(first, "init", None)
@@ -158,6 +232,17 @@ class SplitRun:
             pipe, y_pred, y_pred_unseen, restricted, fit_time, predict_time
         )
         self._probability_scores(result, pipe[-1], Z_test, Z_unseen)
+        if len(self.y_undescribed):
+            Z_undescribed = (
+                pipe[:-1].transform(self.X_undescribed)
+                if len(pipe) > 1
+                else self.X_undescribed
+            )
+            known = Z_test if Z_unseen is None else _stack(Z_test, Z_unseen)
+            scores = undescribed_scores(
+                pipe[-1], known, Z_undescribed, self.y_undescribed, self.taxonomy
+            )
+            result.undescribed_genus_accuracy, result.unknown_auroc = scores
         return result
 
     def _probability_scores(self, result, classifier, Z_test, Z_unseen):
@@ -220,12 +305,15 @@ class SplitRun:
             **scores,
             "ece": result.ece,
             "ausuc": result.ausuc,
+            "undescribed_genus_accuracy": result.undescribed_genus_accuracy,
+            "unknown_auroc": result.unknown_auroc,
             **calibration_columns(result.pipeline[-1]),
             "fit_time": result.fit_time,
             "predict_time": result.predict_time,
             "n_train": len(self.y_train),
             "n_test": len(self.y_test),
             "unseen_species": ";".join(split.unseen_species),
+            "undescribed_species": ";".join(split.undescribed_species),
         }
         per_class = per_class_rows(
             self.y_test, result.y_pred, self.y_train, test_set="seen"
@@ -235,6 +323,46 @@ class SplitRun:
                 self.y_unseen, result.y_pred_unseen, self.y_train, test_set="zero-shot"
             )
         return row, per_class
+
+
+def _stack(a, b):
+    if isinstance(a, pd.DataFrame):
+        return pd.concat([a, b], ignore_index=True)
+    return np.concatenate([np.asarray(a), np.asarray(b)])
+
+
+def known_score(classifier, Z):
+    """How known each sample looks: ``score_samples``, else the top probability."""
+    if hasattr(classifier, "score_samples"):
+        return np.asarray(classifier.score_samples(Z), dtype=float)
+    return np.asarray(classifier.predict_proba(Z), dtype=float).max(axis=1)
+
+
+def undescribed_scores(classifier, Z_known, Z_undescribed, y_undescribed, taxonomy):
+    """Genus accuracy on images of undescribed species, and unknown-detection AUROC.
+
+    The genus is the one of largest summed species probability; the AUROC
+    separates the undescribed species' images from the test images of the
+    species the model knows, by :func:`known_score` (lower: more unknown).
+    NaN for both without ``predict_proba``.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    from ..taxonomy import proba_at_rank
+
+    if not hasattr(classifier, "predict_proba") or taxonomy is None:
+        return float("nan"), float("nan")
+    proba = classifier.predict_proba(Z_undescribed)
+    P, genera = proba_at_rank(proba, classifier.classes_, taxonomy, "genus")
+    truth = taxonomy.taxon_of(y_undescribed, "genus")
+    accuracy = float(np.mean(genera[np.argmax(P, axis=1)] == truth))
+    known, novel = (
+        known_score(classifier, Z_known),
+        known_score(classifier, Z_undescribed),
+    )
+    is_novel = np.r_[np.zeros(len(known)), np.ones(len(novel))]
+    auroc = float(roc_auc_score(is_novel, -np.r_[known, novel]))
+    return accuracy, auroc
 
 
 def restricted_predict(classifier, X, unseen_species):

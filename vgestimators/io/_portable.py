@@ -34,6 +34,7 @@ ALLOWED_RECORDS = frozenset(
         "vgestimators.alignment._prototype_calibration.RuleState",
         "vgestimators.alignment._prior.PriorFit",
         "vgestimators.alignment._prior.MapData",
+        "vgestimators.taxonomy._taxonomy.Taxonomy",
     }
 )
 

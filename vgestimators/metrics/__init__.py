@@ -15,5 +15,8 @@ __getattr__, __dir__, __all__ = attach(
         "tail_accuracy_scorer": "._scorers",
         "make_tail_accuracy_scorer": "._scorers",
         "LTR_SCORING": "._scorers",
+        "rank_accuracy_score": "._hierarchy",
+        "mistake_severity": "._hierarchy",
+        "make_rank_accuracy_scorer": "._hierarchy",
     },
 )

@@ -1,9 +1,21 @@
 """SpeciesPipeline: a Pipeline whose steps check the labels before any fit."""
 
+import numpy as np
 from sklearn.pipeline import Pipeline
+from sklearn.utils.metaestimators import available_if
 
 from ..utils._docstrings import substitute
+from ..utils._repr import summarized_repr
 from ..utils._warnings import warn_user
+
+
+def _final_has(method):
+    """``available_if`` check: the final step offers ``method``."""
+
+    def check(pipeline):
+        return hasattr(pipeline._final_estimator, method)
+
+    return check
 
 
 @substitute
@@ -34,7 +46,10 @@ class SpeciesPipeline(Pipeline):
     fits its own training images more tightly than new ones, so constants
     chosen on its training embeddings would be biased; this is the zero-shot
     literature's protocol (Xian et al., TPAMI 2018). It costs one more fit
-    of the Pipeline per hold-out, on about 60% of the images. When the steps
+    of the Pipeline per hold-out, on about 60% of the images; when a step
+    prints its progress (``verbose``), a line names each fit
+    (``[SpeciesPipeline] hold-out 1/1: ...``, ``... final fit on all N
+    images``). When the steps
     before the last train nothing (``trains_nothing()``: a
     :class:`~vgestimators.vision.PretrainedImageEmbedder`), the images are
     embedded once and every fit of the final step uses those embeddings.
@@ -56,6 +71,14 @@ class SpeciesPipeline(Pipeline):
         warning says so otherwise. Fit parameters go to every clone as they
         are; held-out embeddings of your own (``<final>__X_val``) and
         ``calibration_cv`` exclude each other.
+    taxonomy : None, Taxonomy, DataFrame or path, default=None
+        The ranks above species, for :meth:`predict_ranks` and
+        :meth:`rank_proba`: None takes the genus from binomial names
+        (``"Globorotalia menardii"``); a table (DataFrame or CSV file with
+        a ``species`` column and ``genus``, ``family``, ... columns, see
+        :class:`~vgestimators.taxonomy.Taxonomy`) is checked against the
+        species of ``y`` before any step is fitted, and against the final
+        step's classes (species known from DNA only too) after.
     transform_input : list of str or None, default=None
         As in :class:`~sklearn.pipeline.Pipeline`.
     memory : str, object with the joblib.Memory interface or None, \
@@ -74,6 +97,9 @@ default=None
         The final step's ``calibration_`` (where its constants come from
         and what they promise: ``calibration_.summary()``), None when it has
         none.
+    taxonomy_ : Taxonomy or None
+        The taxonomy of the final step's ``classes_``; None when
+        ``taxonomy`` is None and some species name is not a binomial.
 
     See Also
     --------
@@ -108,14 +134,20 @@ default=None
         steps,
         *,
         calibration_cv=None,
+        taxonomy=None,
         transform_input=None,
         memory=None,
         verbose=False,
     ):
         self.calibration_cv = calibration_cv
+        self.taxonomy = taxonomy
         super().__init__(
             steps, transform_input=transform_input, memory=memory, verbose=verbose
         )
+
+    def __repr__(self, N_CHAR_MAX=700):
+        # scikit-learn's repr, DNA tables of the steps summarised
+        return summarized_repr(self, N_CHAR_MAX)
 
     def check_species(self, y):
         """Run ``check_species(y)`` of every step that offers it.
@@ -180,13 +212,14 @@ default=None
 
     def _check_then(self, method, X, y, params):
         """Check the species names, cross-fit if asked, then run ``method``."""
-        from ._cross_fit import cross_fit
+        from ._cross_fit import announce, cross_fit
 
         # parameter errors before any step trains, not after the network
         for _, _, step in self._iter(with_final=True, filter_passthrough=True):
             if hasattr(step, "_parameter_constraints"):
                 step._validate_params()
         self.species_report_ = self.check_species(y)
+        self._taxonomy_of(np.unique(np.asarray(y, dtype=object)), "y")
         final_name, final = self.steps[-1]
         calibrates = getattr(final, "calibrates_on_held_out", lambda: False)()
         if self.calibration_cv is not None and not calibrates:
@@ -214,9 +247,70 @@ default=None
             if calibrate:
                 held_out = cross_fit(self, X, y, params)
                 params = {**params, f"{final_name}__held_out": held_out}
+                announce(self, f"final fit on all {len(y)} images")
             result = getattr(super(), method)(X, y, **params)
         self.calibration_ = getattr(self.steps[-1][1], "calibration_", None)
+        classes = getattr(self.steps[-1][1], "classes_", None)
+        self.taxonomy_ = (
+            None if classes is None else self._taxonomy_of(classes, "the model")
+        )
         return result
+
+    def _taxonomy_of(self, species, where):
+        """The taxonomy of ``species`` (None: no genus in some name, no table)."""
+        from ..taxonomy import resolve_taxonomy
+
+        species = [str(s) for s in np.asarray(species, dtype=object).tolist()]
+        try:
+            return resolve_taxonomy(self.taxonomy, species, where=where)
+        except (TypeError, ValueError):
+            if self.taxonomy is not None:
+                raise
+            return None
+
+    @available_if(_final_has("predict_proba"))
+    def rank_proba(self, X, rank="genus"):
+        """Probabilities at ``rank``: species probabilities summed per taxon.
+
+        Parameters
+        ----------
+        X : iterable
+            What the first step takes (e.g. image paths).
+        rank : str, default="genus"
+            A rank of ``taxonomy_``.
+
+        Returns
+        -------
+        proba : DataFrame of shape (n_samples, n_taxa)
+            One column per taxon of ``rank``.
+        """
+        from ..taxonomy import rank_proba
+
+        return rank_proba(self, X, rank)
+
+    @available_if(_final_has("predict_proba"))
+    def predict_ranks(self, X, *, threshold=0.9):
+        """The deepest rank each sample is named at, with ``threshold`` confidence.
+
+        See :func:`vgestimators.taxonomy.predict_ranks`: an image the final
+        step's open-set rule flags as unknown is named at the genus or
+        above, when one is that probable.
+
+        Parameters
+        ----------
+        X : iterable
+            What the first step takes (e.g. image paths).
+        threshold : float in (0, 1], default=0.9
+
+        Returns
+        -------
+        table : DataFrame
+            Per rank the most probable taxon and its probability, then
+            ``rank``, ``taxon``, ``probability`` and ``unknown``.
+        """
+        from ..taxonomy import predict_ranks
+
+        return predict_ranks(self, X, threshold=threshold)
 
     def _embeds_without_training(self):
         """Whether every step before the last trains nothing (frozen features).
@@ -247,7 +341,7 @@ default=None
         cross-fitting's hold-outs are those of the whole fit: computed once,
         not once per fit.
         """
-        from ._cross_fit import cross_fit
+        from ._cross_fit import announce, cross_fit
 
         names = [name for name, _ in self.steps]
         routed = {name: {} for name in names}
@@ -270,6 +364,7 @@ default=None
             tail = type(self)([(final_name, final)], calibration_cv=self.calibration_cv)
             prefixed = {f"{final_name}__{k}": v for k, v in own.items()}
             own = {**own, "held_out": cross_fit(tail, Z, y, prefixed)}
+            announce(tail, f"final fit on all {len(y)} images")
         # as Pipeline: fit_predict needs the final step's; fit_transform
         # falls back to fit then transform
         if method == "fit_predict":
@@ -287,6 +382,7 @@ def make_species_pipeline(
     embedder=None,
     aligner=None,
     calibration_cv=1,
+    taxonomy=None,
     memory=None,
     verbose=False,
 ):
@@ -331,6 +427,9 @@ def make_species_pipeline(
         :class:`SpeciesPipeline`): one hold-out by default, which costs one
         more training of the network on about 60% of the images; None
         chooses them on the training embeddings (faster, biased).
+    taxonomy : None, Taxonomy, DataFrame or path, default=None
+        The ranks above species (see :class:`SpeciesPipeline`): None takes
+        the genus from binomial names.
     memory : str, joblib.Memory or None, default=None
         Caching of the fitted embedder (see :class:`~sklearn.pipeline.Pipeline`).
     verbose : bool, default=False
@@ -375,6 +474,7 @@ def make_species_pipeline(
     return SpeciesPipeline(
         [("embedder", embedder), ("aligner", aligner)],
         calibration_cv=calibration_cv,
+        taxonomy=taxonomy,
         memory=memory,
         verbose=verbose,
     )
