@@ -3,8 +3,8 @@
 from vgestimators.datasets import write_forams_folder
 
 
-def write_species_data(root, *, n_species=5, n_images=60, image_size=24, seed=0):
-    """``write_forams_folder`` at test size, as a dict."""
+def write_species_data(root, *, n_species=5, n_images=56, image_size=24, seed=0):
+    """``write_forams_folder`` at test size, as a dict (56 training images)."""
     data = write_forams_folder(
         root,
         n_species=n_species,

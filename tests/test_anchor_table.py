@@ -238,6 +238,21 @@ def test_sequences_are_relabelled_before_their_anchors_are_computed():
     assert joined.genetic_anchors.counts_.to_dict() == {"sp0": 3, "x": 4}
 
 
+def test_image_less_labels_are_spelled_as_the_classes_of_y():
+    # one spelling for every class of the model: "_" as the image folders
+    # write it (a space), also for species known from DNA only
+    anchors = {"Orbulina universa": [1.0, 0.0], "Candeina_nitida": [0.0, 1.0]}
+    out = read_anchors(anchors, classes=["orbulina universa"])
+    assert out.labels == ["orbulina universa", "Candeina nitida"]
+    names = np.array(["Sp_zero", "sp_one", "Sp_two"])[[int(s[2:]) for s in LABELS]]
+    fitted = read_anchors(None, (SEQS, names), classes=["Sp zero", "Sp one"])
+    assert fitted.labels == ["Sp one", "Sp two", "Sp zero"]  # sorted by the estimator
+    assert fitted.genetic_anchors.classes_.tolist() == ["Sp one", "Sp two", "Sp zero"]
+    # classes written with "_": the DNA's spelling is theirs too
+    kept = read_anchors(anchors, classes=["orbulina_universa"])
+    assert kept.labels == ["orbulina_universa", "Candeina_nitida"]
+
+
 # ------------------------------------------------------------- anchor_labels
 
 

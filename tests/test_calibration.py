@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.neighbors import NearestCentroid
@@ -163,7 +164,76 @@ def test_held_out_embeddings_choose_the_constants():
     assert with_zero.calibration_.n_unseen_images == (d.group == "zero").sum()
 
 
-@pytest.mark.filterwarnings("ignore:the DNA did not predict")
+def test_novelty_threshold_for_a_share_of_held_out_images(tmp_path):
+    from vgestimators.io import export_model, import_model
+
+    d = make_linked_embeddings(random_state=1)
+    X_train, X_val = _memorised(d)
+    val = d.group != "zero"
+    clf = GeneticPrototypeClassifier(
+        anchors=d.anchors, novelty_rate=0.1, random_state=0
+    ).fit(X_train, d.y_train, X_val=X_val[val], y_val=d.y_test[val])
+    # the held-out top scores are kept, sorted, small
+    scores = clf.calibration_.novelty_scores
+    assert scores.dtype == np.float32 and len(scores) == val.sum()
+    assert (np.diff(scores) >= 0).all()
+    # the rate given at fit, or any other after it, on one scale
+    assert clf.novelty_threshold_for(0.1) == clf.novelty_threshold_
+    for rate in (0.05, 0.3):
+        threshold = clf.novelty_threshold_for(rate)
+        flagged = clf.score_samples(X_val[val]) < threshold
+        assert flagged.mean() == pytest.approx(rate, abs=0.01)
+    # the aligner gives the same; a portable file keeps the scores
+    aligner = VisualGeneticAligner(anchors=d.anchors, random_state=0).fit(
+        X_train, d.y_train, X_val=X_val[val], y_val=d.y_test[val]
+    )
+    assert aligner.novelty_threshold_for(0.3) == pytest.approx(
+        clf.novelty_threshold_for(0.3)
+    )
+    again = import_model(export_model(aligner, tmp_path / "model.zip"))
+    assert again.novelty_threshold_for(0.3) == aligner.novelty_threshold_for(0.3)
+    # no held-out scores, another rule, a rate that is no share: named
+    on_training = GeneticPrototypeClassifier(anchors=d.anchors).fit(X_train, d.y_train)
+    with pytest.raises(ValueError, match="chose them on training images.*X_val"):
+        on_training.novelty_threshold_for(0.1)
+    with pytest.raises(ValueError, match=r"rate must be a share of images in \(0, 1\)"):
+        clf.novelty_threshold_for(5)
+    knn = VisualGeneticAligner(
+        anchors=d.anchors, classifier="knn", max_epochs=2, device="cpu"
+    ).fit(X_train, d.y_train)
+    with pytest.raises(ValueError, match="classifier='knn': set novelty_threshold"):
+        knn.novelty_threshold_for(0.1)
+
+
+@pytest.mark.filterwarnings("ignore:the DNA is not used")
+def test_one_spelling_for_all_classes_and_held_out_species_found_by_it():
+    # the FASTA writes "_" and lower case; y writes names as image folders do
+    rng = np.random.RandomState(0)
+    names = ["Alpha one", "Beta two", "Gamma three", "Delta four", "Zeta six"]
+    dna = {n: "".join(rng.choice(list("ACGT"), 120)) for n in names}
+    sequences = pd.DataFrame(
+        {
+            "sequence": [dna[n] for n in names for _ in range(2)],
+            "species": [
+                n.replace(" ", "_").lower() if k else n.replace(" ", "_")
+                for n in names
+                for k in range(2)
+            ],
+        }
+    )
+    X, y = rng.normal(size=(40, 8)), np.repeat(names[:4], 10)
+    X_val, y_val = rng.normal(size=(12, 8)), np.repeat(["Alpha one", "Zeta six"], 6)
+    clf = GeneticPrototypeClassifier(sequences=sequences, random_state=0).fit(
+        X, y, X_val=X_val, y_val=y_val
+    )
+    # the species known from DNA only is spelled as the others
+    assert clf.classes_.tolist() == sorted(names)
+    # its held-out images count as images of a species without images
+    assert clf.calibration_.n_skipped == 0
+    assert clf.calibration_.n_unseen_images == 6
+
+
+@pytest.mark.filterwarnings("ignore:the DNA is not used")
 def test_held_out_calibration_is_not_fooled_by_memorised_training_images():
     # shuffled DNA and training embeddings tighter than new ones: whatever
     # the DNA test says, the seen species keep nearest class mean's accuracy
@@ -276,6 +346,26 @@ def test_species_pipeline_cross_fits_on_held_out_species():
         _pipeline(d.anchors, calibration_cv="yes").fit(d.X_train, d.y_train)
     with pytest.raises(ValueError, match="calibration_cv=0 must be at least 1"):
         _pipeline(d.anchors, calibration_cv=0).fit(d.X_train, d.y_train)
+
+
+def test_cross_fitting_names_each_fit_when_steps_print_progress(capsys):
+    d = make_linked_embeddings(random_state=0)
+    pipe = _pipeline(d.anchors, calibration_cv=2)
+    pipe.fit(d.X_train, d.y_train)
+    assert capsys.readouterr().out == ""  # silent steps: no label either
+    pipe.set_params(aligner__verbose=1).fit(d.X_train, d.y_train)
+    lines = [
+        line
+        for line in capsys.readouterr().out.splitlines()
+        if "[SpeciesPipeline]" in line
+    ]
+    n = len(d.y_train)
+    assert [line.split(":")[0] for line in lines] == [
+        "[SpeciesPipeline] hold-out 1/2",
+        "[SpeciesPipeline] hold-out 2/2",
+        f"[SpeciesPipeline] final fit on all {n} images",
+    ]
+    assert f"of {n} images; the other" in lines[0]
 
 
 def test_cross_fitting_skips_final_steps_without_constants():

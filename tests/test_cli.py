@@ -83,6 +83,13 @@ def test_train_predict_evaluate_in_fresh_processes(species_data, tmp_path):
     ]
     report = (tmp_path / "model.report.md").read_text()
     assert "species with DNA and no images (1)" in report
+    # how names were paired, in words (no Python dict)
+    assert "- species names paired: 5 by name (case, '_' and spaces ignored)" in report
+    assert "{'name'" not in report
+    # the two trainings' progress, each named
+    assert "[SpeciesPipeline] hold-out 1/1: fit on" in done.stdout
+    assert "[SpeciesPipeline] final fit on all 56 images" in done.stdout
+    assert done.stdout.index("hold-out 1/1") < done.stdout.index("final fit")
     assert "## Settings" in report and "object at 0x" not in report
     # the calibration says where its constants come from and what it expects
     calibration = report.split("## Calibration", 1)[1].split("## Species")[0]
@@ -102,7 +109,14 @@ def test_train_predict_evaluate_in_fresh_processes(species_data, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     table = pd.read_csv(out)
-    assert table.columns.tolist() == COLUMNS
+    # genus from the binomial names: the deepest rank the model is sure of
+    assert table.columns.tolist() == [*COLUMNS, "genus", "genus_probability", "rank"]
+    assert set(table["rank"]) <= {"species", "genus", "none"}
+    genus = table["species"].str.split().str[0]
+    assert (table["genus_probability"] >= table["probability"] - 1e-6).all()
+    sure = table["rank"] == "species"
+    assert (table.loc[sure, "probability"] >= 0.9).all()
+    assert (table.loc[sure, "genus"] == genus[sure]).all()
     assert len(table) == len(list(new.glob("*.png"))) + 1
     assert table["file"].iloc[-1] == str(one)
     known = set(species["species"])
@@ -153,6 +167,14 @@ def test_train_predict_evaluate_in_fresh_processes(species_data, tmp_path):
         summary["n_of_them_right"] + wrongly
     )
     assert 0 <= summary["expected_calibration_error"] <= 1
+    # accuracy per rank: species is the accuracy, genus at least that
+    per_rank = pd.read_csv(evaluation / "per_rank.csv")
+    assert per_rank["rank"].tolist() == ["species", "genus"]
+    by_rank = summary["accuracy_by_rank"]
+    assert by_rank["species"] == pytest.approx(summary["accuracy"], abs=1e-4)
+    assert by_rank["genus"] >= by_rank["species"]
+    assert "accuracy by rank: species" in done.stderr + done.stdout
+    assert (evaluation / "accuracy_by_rank.png").stat().st_size > 1000
     assert "named as species without training images" in done.stderr + done.stdout
     confusions = pd.read_csv(evaluation / "confusions.csv")
     assert confusions.columns.tolist() == ["species", "predicted", "count"]
@@ -256,6 +278,12 @@ def test_config_file_sets_any_parameter_and_bad_names_fail_early(
 
     fitted = load_model(model)
     assert fitted.named_steps["embedder"].embedding_dim == 16
+    # printed, the DNA table is one line; get_params keeps the table
+    shown = repr(fitted)
+    assert "sequences=<DataFrame: 56 sequences of 6 species>" in shown
+    table = fitted.get_params()["aligner__sequences"]
+    assert len(table) == 56 and len(shown) < 700
+    assert not any(sequence[:12] in shown for sequence in table["sequence"])
     assert fitted.named_steps["aligner"].shrinkage == 0.0
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"embedder__no_such_setting": 1}))
@@ -336,6 +364,16 @@ def test_bad_image_stops_train_early_or_is_left_out_with_the_flag(
     assert len(fitted.named_steps["embedder"].history_) == 2
     report = model.with_name("m.report.md").read_text()
     assert f"not used (--skip-bad-images): {bad}" in report
+    # one count of the unreadable file, plural-correct, and the check that ran
+    n_files = len(list(images.rglob("*.png")))
+    assert (
+        f"- image check: all {n_files} image files decoded before training; "
+        "1 unreadable (left out, --skip-bad-images)"
+    ) in report
+    assert "- not used: 1 entry: unreadable image file (1)" in report
+    assert "0 of them unreadable" not in report and "1 entries" not in report
+    assert "image_check='header'" not in report
+    assert fitted.named_steps["embedder"].image_check == "decode"  # as configured
     table = pd.read_csv(model.with_name("m.species.csv"))
     counts = dict(zip(table["species"], table["n_images"], strict=True))
     on_disk = len(list((images / species_data["species"][0]).glob("*.png")))
@@ -466,6 +504,41 @@ def test_review_findings_mapping_none_folders_and_recursive_predict(
         table = pd.read_csv(out)
         assert (table["unknown"] == expected).all()
         assert table["species"].notna().all()  # the candidates stay listed
+    # --novelty-rate: the threshold that flags a share of the held-out images
+    # of known species (the model's own scale, read for the user)
+    from vgestimators.io import load_model, save_model
+
+    aligner = load_model(tmp_path / "m.joblib").named_steps["aligner"]
+    predict = ["predict", str(tmp_path / "m.joblib"), str(species_data["test"])]
+    predict += ["--out", str(out)]
+    flagged = []
+    capsys.readouterr()
+    for rate in (0.1, 0.9):
+        assert main([*predict, "--novelty-rate", str(rate)]) == 0
+        expected = aligner.novelty_threshold_for(rate)
+        assert (
+            f"novelty threshold {expected:.4f}: flags {rate:.1%} of the held-out "
+            "images of known species"
+        ) in capsys.readouterr().err
+        flagged.append(pd.read_csv(out)["unknown"].mean())
+    assert 0 < flagged[1] and flagged[0] <= flagged[1]
+    predict.append("--quiet")
+    with pytest.raises(SystemExit):  # argparse: a share, and one of the two
+        main([*predict, "--novelty-rate", "1.5"])
+    assert "a share between 0 and 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*predict, "--novelty-rate", "0.1", "--novelty-threshold", "0.5"])
+    assert "not allowed with argument" in capsys.readouterr().err
+    # a model without held-out scores (as one written before they were kept)
+    old = load_model(tmp_path / "m.joblib")
+    old.named_steps["aligner"].calibration_.novelty_scores = None
+    save_model(old, tmp_path / "old.joblib")
+    predict[1] = str(tmp_path / "old.joblib")
+    assert main([*predict, "--novelty-rate", "0.1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("vgestimators predict: error: --novelty-rate reads")
+    assert "--calibration-holdouts 1" in err and "--novelty-threshold" in err
+    assert len(err.splitlines()) == 1
 
 
 def test_train_refuses_a_folder_as_model_path_before_training(
@@ -563,3 +636,167 @@ def test_features_without_weights_offline_is_one_line(
     assert code == 2 and "Traceback" not in err
     assert err.startswith("vgestimators train: error: Could not download")
     assert "--weights FILE" in err
+
+
+def test_taxonomy_table_checked_before_training_and_used_by_predict(
+    species_data, tmp_path, capsys
+):
+    species = [*species_data["species"], species_data["image_less"]]
+    genus = [s.replace("_", " ").split()[0] for s in species]
+    families = {g: f"Fam{i % 2}" for i, g in enumerate(sorted(set(genus)))}
+    table = pd.DataFrame(
+        {"species": species, "genus": genus, "family": [families[g] for g in genus]}
+    )
+    model = tmp_path / "m.joblib"
+    args = [
+        *_train_args(species_data["images"], species_data["fasta"], model),
+        *("--calibration-holdouts", "0", "--max-epochs", "1", "--quiet"),
+    ]
+
+    def fails(frame, *match):
+        path = tmp_path / "bad.csv"
+        frame.to_csv(path, index=False)
+        assert main([*args, "--taxonomy", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert all(m in err for m in match), err
+        assert len(err.strip().splitlines()) == 1 and not model.exists()
+
+    no_genus = table.copy()
+    no_genus.loc[1, "genus"] = ""
+    fails(no_genus, "bad.csv", "empty 'genus'", species[1])
+    two = pd.concat([table, table.iloc[[0]].assign(genus="Othergenus")])
+    fails(two, f"{species[0]!r} is listed with different taxa")
+    fails(table.rename(columns={"family": "famly"}), "'famly'", "not rank names")
+    # the DNA-only species must be in it too, before any training
+    fails(table.iloc[:-1], "not in the taxonomy table", "the images and the sequence")
+
+    path = tmp_path / "taxonomy.csv"
+    table.to_csv(path, index=False)
+    assert main([*args, "--taxonomy", str(path)]) == 0
+    out = tmp_path / "p.csv"
+    # every image flagged unknown: named at the deepest rank it is sure of
+    predict = ["predict", str(model), str(species_data["new"]), "--out", str(out)]
+    assert main([*predict, "--novelty-threshold", "2", "--quiet"]) == 0
+    flagged = pd.read_csv(out, keep_default_na=False)
+    assert flagged.columns.tolist()[-5:] == [
+        "genus",
+        "genus_probability",
+        "family",
+        "family_probability",
+        "rank",
+    ]
+    assert flagged["unknown"].all() and (flagged["rank"] != "species").all()
+    expected = flagged["rank"].map(
+        {"genus": "{} sp.", "family": "{} (family)", "none": "unknown"}
+    )
+    taxon = np.where(flagged["rank"] == "family", flagged["family"], flagged["genus"])
+    assert (
+        flagged["species"]
+        == [e.format(t) for e, t in zip(expected, taxon, strict=True)]
+    ).all()
+    # a low threshold names every image at some rank; species where none is flagged
+    assert main([*predict, "--rank-threshold", "0.01", "--quiet"]) == 0
+    table_ = pd.read_csv(out)
+    assert (table_["rank"] == "species").all() and not table_["unknown"].any()
+    assert main([*predict, "--rank-threshold", "1.5"]) == 2
+    assert "--rank-threshold must be in (0, 1]" in capsys.readouterr().err
+
+
+def test_fasta_errors_name_the_command_line_flags(species_data, tmp_path, capsys):
+    # on the command line, the flag to pass: never a Python argument
+    fasta = tmp_path / "dna.fasta"
+    args = ["train", "--images", str(species_data["images"]), "--sequences"]
+    args += [str(fasta), "--out", str(tmp_path / "m.joblib"), "--quiet"]
+    fasta.write_text(">s1\nACGT\n>s2\nACGA\n")
+    assert main(args) == 2
+    errors = [capsys.readouterr().err]
+    assert "--species-field id, binomial or a field number" in errors[-1]
+    fasta.write_text(">s1|Orbulina_universa|18S\nACGT\n")
+    assert main(args) == 2
+    errors.append(capsys.readouterr().err)
+    assert "(read with --species-field description)" in errors[-1]
+    assert "(--species-field 1; 0 is the first field)" in errors[-1]
+    assert main([*args, "--species-field", "5"]) == 2
+    errors.append(capsys.readouterr().err)
+    assert "dna.fasta, line 1:" in errors[-1]
+    assert "--species-field 5 asks for another" in errors[-1]
+    for err in errors:
+        assert "read_fasta(" not in err and "species=" not in err
+
+
+def _per_species_table(n_species, n_test):
+    rng = np.random.RandomState(0)
+    n_train = np.sort(rng.randint(1, 300, n_species))[::-1]
+    n_train[-2:] = 0  # species known from DNA only
+    n_test = np.broadcast_to(n_test, n_species)
+    right = np.minimum(rng.randint(0, 11, n_species), n_test)
+    return pd.DataFrame(
+        {
+            "species": [f"Globigerinoides species{k:03d}" for k in range(n_species)],
+            "n_train": n_train,
+            "n_test": n_test,
+            "n_correct": right,
+            "accuracy": right / n_test,
+        }
+    )
+
+
+def test_per_species_figure_names_every_species_readably(tmp_path):
+    from vgestimators.cli._evaluate import plot
+
+    summary = {"n_images": 800, "n_species": 80, "accuracy": 0.5}
+    summary["balanced_accuracy"] = 0.45
+    table = _per_species_table(80, 10)
+    fig = plot(table, summary, tmp_path / "same.png")
+    assert (tmp_path / "same.png").stat().st_size > 1000
+    ax = fig.axes[0]
+    # every species named on the axis, most training images on top
+    labels = ax.get_yticklabels()
+    assert [t.get_text() for t in labels] == [
+        f"{r.species} ({r.n_train})" for r in table.itertuples()
+    ]
+    fig.canvas.draw()
+    boxes = sorted((t.get_window_extent() for t in labels), key=lambda b: b.y0)
+    assert all(
+        low.y1 <= high.y0 for low, high in zip(boxes, boxes[1:], strict=False)
+    )  # no overlap
+    # the same test images per species: said once, nothing drawn per bar
+    assert "(10 test images per species)" in fig._suptitle.get_text()
+    assert "marker" not in fig._suptitle.get_text() and not ax.texts
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == [
+        "with training images",
+        "known from DNA only",
+        "balanced accuracy",
+    ]
+    # different numbers of test images: each bar says how many were right
+    table = _per_species_table(30, np.arange(30) % 7 + 3)
+    fig = plot(table, {**summary, "n_species": 30}, tmp_path / "different.png")
+    assert [t.get_text() for t in fig.axes[0].texts] == [
+        f"{r.n_correct}/{r.n_test}" for r in table.itertuples()
+    ]
+    assert "right / test images" in fig._suptitle.get_text()
+
+
+def test_image_less_sentence_says_which_species_can_never_be_named():
+    from vgestimators.cli._evaluate import image_less_sentence
+
+    summary = {
+        "species_without_training_images": ["Globothecina solida"],
+        "n_predicted_as_species_without_images": 0,
+        "n_of_them_right": 0,
+        "n_test_images_of_species_with_images_sent_to_species_without": 0,
+        "species_without_images_never_named": ["Globothecina solida"],
+        "ausuc": None,
+    }
+    text = image_less_sentence(summary)
+    assert "probability 0 to" not in text
+    assert (
+        "1 species without training images (Globothecina solida) can never be "
+        "named: the model gives it probability 0"
+    ) in text
+    summary["species_without_images_never_named"] = ["A b", "C d"]
+    assert "2 species without training images (A b, C d)" in image_less_sentence(
+        summary
+    )
+    assert "gives them probability 0" in image_less_sentence(summary)

@@ -128,6 +128,9 @@ def test_verify_reports_corrupt_file_by_name(forams):
     assert not any(f.endswith("broken.jpg") for f in data.filenames)
     assert data.classes.loc["Candeina nitida", "n_images"] == 1  # grayscale kept
     assert data.skipped.reason.str.startswith("unreadable").sum() == 1
+    # the summary counts the unreadable files only when it decoded them
+    assert data.DESCR.endswith("4 entries skipped, 1 of them unreadable.")
+    assert "unreadable" not in load_image_folder(forams).DESCR
     with pytest.raises(ValueError, match="on_error"):
         load_image_folder(forams, on_error="ignore")
     with pytest.raises(ValueError, match="verify"):
@@ -192,3 +195,11 @@ def test_clashing_class_names_and_numbers(tmp_path):
 )
 def test_parse_class_name(folder, expected):
     assert parse_class_name(folder) == expected
+
+
+def test_summary_is_plural_correct(tmp_path):
+    _png(tmp_path / "Orbulina universa" / "o1.png")
+    (tmp_path / "Orbulina universa" / "notes.txt").write_text("x")
+    data = load_image_folder(tmp_path)
+    assert "1 image in 1 class" in data.DESCR
+    assert data.DESCR.endswith("; 1 entry skipped.")

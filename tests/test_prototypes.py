@@ -93,7 +93,7 @@ def test_dna_without_signal_falls_back_to_nearest_class_mean():
     d = make_linked_embeddings(random_state=0)
     rng = np.random.RandomState(123)
     noise = {c: rng.normal(size=8) for c in d.anchors}  # DNA unrelated to images
-    with pytest.warns(UserWarning, match="cannot be recognised"):
+    with pytest.warns(UserWarning, match="cannot be named"):
         clf = GeneticPrototypeClassifier(anchors=noise, prior="mean").fit(
             d.X_train, d.y_train
         )
@@ -249,7 +249,7 @@ def test_warnings_point_at_the_callers_line():
     pipe = make_pipeline(
         FunctionTransformer(), VisualGeneticAligner(anchors=noise, random_state=0)
     )
-    with pytest.warns(UserWarning, match="cannot be recognised") as record:
+    with pytest.warns(UserWarning, match="cannot be named") as record:
         pipe.fit(d.X_train, d.y_train)
     assert record[0].filename == __file__
 
@@ -317,3 +317,27 @@ def test_species_mapping_survives_cross_validation_and_names_bad_values():
         bad.check_species(y)
     with pytest.raises(ValueError, match="species_mapping"):
         clf.set_params(species_mapping=["EF"]).check_species(y)
+
+
+def test_dna_unused_warning_says_what_happens_and_what_to_try():
+    d = make_linked_embeddings(random_state=0)
+    rng = np.random.RandomState(123)
+    noise = {c: rng.normal(size=8) for c in d.anchors}
+    with pytest.warns(UserWarning, match="the DNA is not used") as record:
+        GeneticPrototypeClassifier(anchors=noise, random_state=0).fit(
+            d.X_train, d.y_train
+        )
+    message = str(record[0].message)
+    # what happens, in the user's terms, then what to try
+    assert "DNA test: permutation p-value" in message
+    assert "species known from DNA only" in message and "cannot be named" in message
+    assert "recognised from their own images alone" in message
+    assert "To try: more species with both images and DNA" in message
+    assert "dna_test=None uses the DNA untested" in message
+    # a prior that ignores the DNA by choice: no test, nothing to try
+    with pytest.warns(UserWarning, match="the DNA is not used") as record:
+        GeneticPrototypeClassifier(anchors=noise, prior="mean").fit(
+            d.X_train, d.y_train
+        )
+    message = str(record[0].message)
+    assert "prior='mean' ignores it" in message and "To try" not in message

@@ -48,12 +48,14 @@ def test_read_fasta_output_goes_into_sequences_as_it_is():
     X, y = _embeddings(["Orbulina universa", "Candeina nitida"])
     aligner = VisualGeneticAligner(sequences=sequences, random_state=0).fit(X, y)
     # friction 2: "orbulina_universa" and "Orbulina universa" are one species,
-    # spelled as y spells it; the species without images joins as one class
+    # spelled as y spells it; the species without images joins as one class,
+    # spelled as y spells names too ("_" as a space): one spelling for all
     assert sorted(aligner.anchors_.index) == [
         "Candeina nitida",
-        "Globigerina_bulloides",  # image-less: as the FASTA spells it
+        "Globigerina bulloides",
         "Orbulina universa",
     ]
+    assert aligner.classes_.tolist() == sorted(aligner.anchors_.index)
     assert aligner.predict(X[:3]).tolist() == ["Orbulina universa"] * 3
 
 
@@ -86,6 +88,30 @@ def test_pipe_headers_fail_before_training_with_the_field_to_use():
     assert pipe.set_params(aligner__sequences=fixed).check_species(y)[
         "how"
     ].tolist() == ["exact", "name", "dna only"]
+
+
+def test_printed_models_summarise_the_dna_table():
+    # a user's table of hundreds of sequences: one line when printed
+    sequences = read_fasta(io.StringIO(FASTA * 40))
+    pipe = make_species_pipeline(sequences, embedder={"backbone": "resnet18"})
+    shown = repr(pipe)
+    assert "sequences=<DataFrame: 200 sequences of 3 species>" in shown
+    assert "ACGTTGCAACGT" not in shown and len(shown) < 400
+    assert shown.startswith("SpeciesPipeline(") and "\n" in shown  # still wrapped
+    assert str(pipe) == shown  # print(pipe)
+    # the parameter itself is the table, for clone and set_params
+    assert pipe.get_params()["aligner__sequences"] is sequences
+    assert clone(pipe).get_params()["aligner__sequences"].equals(sequences)
+    aligner = VisualGeneticAligner(sequences=sequences, random_state=0)
+    assert repr(aligner) == (
+        "VisualGeneticAligner(random_state=0,\n"
+        "                     sequences=<DataFrame: 200 sequences of 3 species>)"
+    )
+    pair = (sequences["sequence"].tolist(), sequences["species"].tolist())
+    assert "sequences=<tuple: 200 sequences of 3 species>" in repr(
+        VisualGeneticAligner(sequences=pair)
+    )
+    assert repr(VisualGeneticAligner()) == "VisualGeneticAligner()"
 
 
 def test_species_pipeline_names_unknown_species_before_any_step_is_fitted():

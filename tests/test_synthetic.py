@@ -402,3 +402,22 @@ def test_plot_forams_errors(data, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match="plot_forams needs matplotlib"):
         plot_forams(data)
+
+
+@pytest.mark.parametrize("n_species, n_images", [(6, 200), (4, 39), (3, 6)])
+def test_write_forams_folder_writes_exactly_n_images(tmp_path, n_species, n_images):
+    from vgestimators.datasets import write_forams_folder
+
+    data = write_forams_folder(
+        tmp_path,
+        n_species=n_species,
+        n_images=n_images,
+        image_size=16,
+        n_test_per_species=0,
+        n_new=1,
+    )
+    written = list(data.images.rglob("*.png"))
+    assert len(written) == n_images
+    assert {p.parent.name for p in written} == set(data.species)  # each has some
+    with pytest.raises(ValueError, match="fewer than 2 images"):
+        write_forams_folder(tmp_path / "small", n_species=4, n_images=7)

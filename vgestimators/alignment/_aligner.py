@@ -475,6 +475,38 @@ class VisualGeneticAligner(
             X, self.novelty_threshold, self.unknown_label, settings
         )
 
+    def novelty_threshold_for(self, rate):
+        """The novelty threshold that flags a share ``rate`` of known species' images.
+
+        "prototype" rule fitted on held-out images: see
+        :meth:`GeneticPrototypeClassifier.novelty_threshold_for`. Set it with
+        ``set_params(novelty_threshold=...)``, no refit needed.
+
+        Parameters
+        ----------
+        rate : float in (0, 1)
+            Share of images of known species to flag as unknown (e.g. 0.05).
+
+        Returns
+        -------
+        threshold : float
+
+        Raises
+        ------
+        ValueError
+            If ``rate`` is not in (0, 1), the rule is not "prototype", or
+            its constants were not chosen on held-out images.
+        """
+        check_is_fitted(self)
+        if self.prototype_classifier_ is None:
+            raise ValueError(
+                "novelty_threshold_for reads the threshold from the held-out "
+                "scores of the 'prototype' rule; this aligner was fitted with "
+                f"classifier={self.rule_.rule!r}: set novelty_threshold directly "
+                "(a similarity, see score_samples)."
+            )
+        return self.prototype_classifier_.novelty_threshold_for(rate)
+
     def get_feature_names_out(self, input_features=None):
         """Names of the aligned features (the anchor columns).
 

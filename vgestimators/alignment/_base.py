@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..genetics import read_anchors
 from ..utils._docstrings import substitute
+from ..utils._repr import summarized_repr
 from ._coverage import check_anchor_coverage, check_species, union_classes
 from ._validation import (
     check_finite_rows,
@@ -30,6 +31,11 @@ class AnchoredClassifierMixin:
     def check_species(self, y):
         """${check_species}"""
         return check_species(self, y)
+
+    def __repr__(self, N_CHAR_MAX=700):
+        # scikit-learn's repr, a DNA table given as `sequences` summarised
+        # (<DataFrame: 878 sequences of 34 species>) instead of printed
+        return summarized_repr(self, N_CHAR_MAX)
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy on ``(X, y)``, as :class:`~sklearn.base.ClassifierMixin`.

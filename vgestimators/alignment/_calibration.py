@@ -177,6 +177,12 @@ class Calibration:
         Evaluation images (of seen and of image-less species), hold-outs,
         and evaluation images of species the rule cannot know (no anchor),
         left out.
+    novelty_scores : ndarray of float32 or None
+        Held-out images only: the top score (at ``seen_bias``) of each
+        evaluation image of a seen species, sorted: what a novelty threshold
+        for any share of flagged images is read from
+        (:func:`novelty_threshold_at`). None when the constants were chosen
+        on the training images (or by a version that did not keep them).
     """
 
     source: str
@@ -197,6 +203,7 @@ class Calibration:
     n_unseen_images: int
     n_folds: int
     n_skipped: int = 0
+    novelty_scores: np.ndarray | None = None
 
     def summary(self):
         """The constants and the expectations as a plain dict (reports, JSON)."""
@@ -239,13 +246,17 @@ def settle(
     n_zero,
     n_folds=1,
     n_skipped=0,
+    keep_scores=False,
 ):
     """Choose the seen bias, temperature and threshold from the evidence.
 
     ``params`` holds the rule's ``objective``, ``seen_bias`` and
     ``temperature`` ("auto" or a number) and ``novelty_rate``;
     ``logit_sets`` is a function of the bias returning the
-    ``(scores, target)`` pairs of :func:`fit_temperature`.
+    ``(scores, target)`` pairs of :func:`fit_temperature`. With
+    ``keep_scores`` (held-out evidence), the top scores of the images of
+    seen species are kept (``novelty_scores``), and the threshold is read
+    from them.
     """
     objective, seen_bias = params["objective"], params["seen_bias"]
     temperature, novelty_rate = params["temperature"], params["novelty_rate"]
@@ -261,11 +272,14 @@ def settle(
         if temperature == "auto"
         else float(temperature)
     )
+    top = evidence.top_score(bias)[evidence.own_seen]
+    kept = None
+    if keep_scores:
+        kept = np.sort(top[np.isfinite(top)]).astype(np.float32)
+        top = kept
     threshold = None
     if novelty_rate is not None:
-        threshold = novelty_threshold_at(
-            evidence.top_score(bias)[evidence.own_seen], novelty_rate
-        )
+        threshold = novelty_threshold_at(top, novelty_rate)
     return Calibration(
         source=source,
         objective=objective,
@@ -285,4 +299,5 @@ def settle(
         n_unseen_images=int((~evidence.own_seen).sum()),
         n_folds=n_folds,
         n_skipped=n_skipped,
+        novelty_scores=kept,
     )

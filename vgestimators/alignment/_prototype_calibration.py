@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..utils._names import taxon_key
 from ..utils._stacking import StackingEvidence
 from ._calibration import settle
 from ._prior import HeldOutMeans, held_out_p_value, permutation_p_value
@@ -219,7 +220,19 @@ class HeldOutFold:
         classes = state.classes
         # by value and type: "3" is not the class 3
         index = {label: i for i, label in enumerate(classes.tolist())}
-        found = [index.get(label, -1) for label in np.asarray(y).tolist()]
+        # a name the rule spells otherwise (case, "_", spacing): a species
+        # held out entirely keeps the spelling of its DNA in the hold-out's rule
+        by_key = {
+            taxon_key(label): i
+            for i, label in enumerate(classes.tolist())
+            if isinstance(label, str)
+        }
+        found = [
+            index.get(label, by_key.get(taxon_key(label), -1))
+            if isinstance(label, str)
+            else index.get(label, -1)
+            for label in np.asarray(y).tolist()
+        ]
         target = np.asarray(found, dtype=np.intp)
         known = target >= 0
         target = target[known]
@@ -348,6 +361,7 @@ def calibrate_on_held_out(folds, params, rng, *, state, U, y_cls):
         n_zero=int((~state.seen & ~np.isnan(final_dna).any(axis=1)).sum()),
         n_folds=len(folds),
         n_skipped=sum(f.n_skipped for f in folds),
+        keep_scores=True,
     )
 
 

@@ -8,14 +8,16 @@ from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._docstrings import substitute
 from ..utils._labels import check_labels
 from ..utils._labels import format_labels as _fmt_labels
 from ..utils._objective import OBJECTIVES
+from ..utils._settings import setting
 from ..utils._warnings import warn_user
 from ._base import AnchoredClassifierMixin
+from ._calibration import novelty_threshold_at
 from ._prior import MAPS, MIN_MAP_SPECIES, RIDGE_ALPHAS, fit_prior
 from ._prototype_calibration import (
     HeldOutFold,
@@ -396,8 +398,8 @@ class GeneticPrototypeClassifier(
                     f"only {len(prior.train)} species have both images and an "
                     f"anchor (at least {MIN_MAP_SPECIES} are needed to learn how "
                     "DNA predicts appearance), so the classes without images "
-                    f"{_fmt_labels(self.classes_[unseen])} cannot be recognised: "
-                    "their probability is 0."
+                    f"{_fmt_labels(self.classes_[unseen])} cannot be named "
+                    "(probability 0)."
                 )
         return U, y_cls
 
@@ -430,19 +432,41 @@ class GeneticPrototypeClassifier(
         self.novelty_threshold_ = calibration.novelty_threshold
         image_less = ~state.seen & state.anchored
         if prior.kind != "none" and not use_dna and image_less.any():
-            evidence = (
-                ""
-                if calibration.dna_p_value is None
-                else f"; permutation p-value {calibration.dna_p_value:.3g} on "
-                f"{calibration.source}"
+            warn_user(self._dna_unused_message(calibration, self.classes_[image_less]))
+
+    def _dna_unused_message(self, calibration, image_less):
+        """What it means for the user that the DNA is not used, and what to try."""
+        p_value = calibration.dna_p_value
+        if p_value is not None:
+            why = (
+                "it did not predict how the species look better than chance "
+                f"(DNA test: permutation p-value {p_value:.3g} on "
+                f"{calibration.source}, not below {self.dna_test:g})"
             )
-            warn_user(
-                "the DNA did not predict the species' visual means better than "
-                "the average of the other species (leave-species-out error "
-                f"{prior.cv_error:.4g}{evidence}), so the classes without images "
-                f"{_fmt_labels(self.classes_[image_less])} cannot be recognised: "
-                "their probability is 0."
+        elif self.prior == "mean":
+            why = f"{setting('prior', 'mean')} ignores it"
+        else:
+            why = (
+                "it did not predict how the species look better than the "
+                "average of the other species (leave-species-out error "
+                f"{self._state.prior.cv_error:.4g})"
             )
+        n = len(image_less)
+        named = ", ".join(str(c) for c in image_less[:10])
+        named += f", ... ({n} in all)" if n > 10 else ""
+        text = (
+            f"the DNA is not used: {why}. So the {n} species known from DNA "
+            f"only ({named}) cannot be named (probability 0), and species "
+            "with few images are recognised from their own images alone."
+        )
+        if self.prior == "mean":
+            return text
+        return text + (
+            " To try: more species with both images and DNA (how DNA predicts "
+            "appearance is learned across them), more images per species, or "
+            "a better image embedder (more epochs, pretrained features); "
+            f"{setting('dna_test', None)} uses the DNA untested."
+        )
 
     def _class_log_weights(self, y):
         if self.class_weight is None:
@@ -523,6 +547,60 @@ class GeneticPrototypeClassifier(
         ${predict}
         """
         return self._predict(X, self.novelty_threshold, self.unknown_label)
+
+    def novelty_threshold_for(self, rate):
+        """The novelty threshold that flags a share ``rate`` of known species' images.
+
+        Read from the held-out images the constants were chosen on: the
+        score (:meth:`score_samples`) below which that share of the held-out
+        images of species with training images falls. The scale of
+        ``novelty_threshold`` is a cosine, which says little by itself; this
+        is its scale in images flagged. Set it with
+        ``set_params(novelty_threshold=...)``, no refit needed;
+        ``novelty_rate=rate`` at fit sets the same threshold.
+
+        Parameters
+        ----------
+        rate : float in (0, 1)
+            Share of images of known species to flag as unknown (e.g. 0.05).
+            New images of unknown species score lower, so more of them are
+            flagged.
+
+        Returns
+        -------
+        threshold : float
+
+        Raises
+        ------
+        ValueError
+            If ``rate`` is not in (0, 1), or the constants were not chosen
+            on held-out images (the rule kept no held-out scores).
+        """
+        check_is_fitted(self)
+        if (
+            not isinstance(rate, Real)
+            or isinstance(rate, bool)
+            or not 0 < float(rate) < 1
+        ):
+            raise ValueError(
+                f"rate must be a share of images in (0, 1), e.g. 0.05; got {rate!r}."
+            )
+        cal = self.calibration_
+        scores = getattr(cal, "novelty_scores", None)
+        if scores is None or not len(scores):
+            why = (
+                f"this rule chose them on {cal.source}"
+                if cal.source != "held-out images"
+                else "this rule kept none (fitted by an earlier vgestimators)"
+            )
+            raise ValueError(
+                "novelty_threshold_for reads the threshold from the held-out "
+                f"images the constants were chosen on, and {why}: fit it with "
+                "held-out images (X_val and y_val, held_out, or in a "
+                "SpeciesPipeline calibration_cv=1), or set novelty_threshold "
+                "directly."
+            )
+        return novelty_threshold_at(scores, float(rate))
 
     def _predict(self, X, novelty_threshold, unknown_label):
         """Prediction with the open-set settings given (the aligner's, or own).

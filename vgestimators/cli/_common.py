@@ -112,6 +112,19 @@ def predict_files(model, files, *, proba=True, quiet=False, desc="predicting"):
     )
 
 
+def model_taxonomy(model, classes):
+    """The model's taxonomy: fitted with it, or the genus from the names."""
+    from ..taxonomy import resolve_taxonomy
+
+    fitted = getattr(model, "taxonomy_", None)
+    if fitted is not None:
+        return fitted
+    try:
+        return resolve_taxonomy(None, [str(c) for c in classes])
+    except (TypeError, ValueError):
+        return None
+
+
 def training_counts(model, metadata):
     """Training images per species: from the model file's report or the embedder."""
     species = (metadata or {}).get("species")

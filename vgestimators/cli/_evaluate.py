@@ -10,6 +10,7 @@ import pandas as pd
 from ._common import (
     add_device,
     add_quiet,
+    model_taxonomy,
     pair_folders,
     predict_files,
     say,
@@ -80,39 +81,141 @@ def per_species(y_true, y_pred, counts):
     return table.reset_index(drop=True), wrong.reset_index(drop=True)
 
 
-def plot(table, summary, path):
-    """Accuracy of each species against its training images."""
+def per_rank(y_true, y_pred, taxonomy, unknown_label):
+    """Accuracy (and balanced accuracy) at every rank of the taxonomy."""
+    from ..metrics import rank_accuracy_score
+
+    rows = []
+    for rank in taxonomy.ranks:
+        kwargs = {"rank": rank, "taxonomy": taxonomy, "unknown_label": unknown_label}
+        rows.append(
+            {
+                "rank": rank,
+                "n_taxa": len(set(taxonomy.taxon_of(y_true, rank).tolist())),
+                "accuracy": round(rank_accuracy_score(y_true, y_pred, **kwargs), 4),
+                "balanced_accuracy": round(
+                    rank_accuracy_score(y_true, y_pred, balanced=True, **kwargs), 4
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def plot_ranks(ranks, summary, path):
+    """Accuracy at each rank (species, genus, ...): bars with their values."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    x = table["n_train"].to_numpy() + 1
-    ax.scatter(x, table["accuracy"] * 100, s=12 + 4 * np.sqrt(table["n_test"]))
-    for row in table.itertuples():
-        ax.annotate(
-            row.species,
-            (row.n_train + 1, row.accuracy * 100),
-            fontsize=6,
-            xytext=(3, 2),
-            textcoords="offset points",
-        )
-    ax.set_xscale("log")
-    ax.set_xlabel("training images + 1 (log scale; 1 = species known from DNA only)")
-    ax.set_ylabel("accuracy on the test images (%)")
-    ax.set_ylim(-5, 105)
+    fig, ax = plt.subplots(figsize=(1.8 + 1.3 * len(ranks), 3.6))
+    x = np.arange(len(ranks))
+    for offset, column, label in (
+        (-0.2, "accuracy", "accuracy (over images)"),
+        (0.2, "balanced_accuracy", "balanced (each taxon once)"),
+    ):
+        values = ranks[column].to_numpy(float) * 100
+        bars = ax.bar(x + offset, values, width=0.38, label=label)
+        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=2)
+    ax.set_xticks(
+        x,
+        [
+            f"{r}\n({n} taxa)"
+            for r, n in zip(ranks["rank"], ranks["n_taxa"], strict=True)
+        ],
+    )
+    ax.set_ylim(0, 112)
+    ax.set_ylabel("test images named in the right taxon (%)")
     ax.set_title(
-        f"Per-species accuracy: {summary['n_images']} images of "
-        f"{summary['n_species']} species; accuracy {summary['accuracy']:.1%}, "
-        f"balanced {summary['balanced_accuracy']:.1%}\n(marker area grows "
-        "with the number of test images)",
+        f"Accuracy by rank: {summary['n_images']} images of {summary['n_species']} "
+        "species\n(a prediction counts as right at a rank when its species is in "
+        "the true taxon)",
         fontsize=9,
     )
-    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=150)
     plt.close(fig)
+
+
+def plot(table, summary, path):
+    """Accuracy of each species, one bar per species, by training images.
+
+    Species run down the page from the most training images to the fewest
+    (species known from DNA only last, in their own colour), each named on
+    the axis with its number of training images: readable for a hundred
+    species, as the figure grows with them. When the species have different
+    numbers of test images, each bar ends in "right / test images".
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure written to ``path`` (closed).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    n = len(table)
+    fig, ax = plt.subplots(figsize=(7, max(3.0, 1.6 + 0.2 * n)))
+    rows = np.arange(n)
+    accuracy = table["accuracy"].to_numpy(float) * 100
+    dna_only = table["n_train"].to_numpy() == 0
+    colours = np.where(dna_only, "tab:red", "tab:blue")
+    ax.barh(rows, accuracy, height=0.7, color=colours)
+    ax.set_yticks(
+        rows,
+        [f"{r.species} ({r.n_train})" for r in table.itertuples()],
+        fontsize=7 if n <= 60 else 6,
+    )
+    ax.set_ylim(n - 0.5, -0.5)  # the most training images on top
+    n_test = table["n_test"].to_numpy()
+    same_test = len(set(n_test.tolist())) <= 1
+    if not same_test:
+        for row, acc, right, total in zip(
+            rows, accuracy, table["n_correct"], n_test, strict=True
+        ):
+            ax.text(acc + 1, row, f"{right}/{total}", va="center", fontsize=6)
+    balanced = summary["balanced_accuracy"] * 100
+    ax.axvline(balanced, color="0.3", linestyle="--", linewidth=1)
+    handles = [Patch(color="tab:blue", label="with training images")]
+    if dna_only.any():
+        handles.append(Patch(color="tab:red", label="known from DNA only"))
+    handles.append(
+        plt.Line2D([], [], color="0.3", linestyle="--", label="balanced accuracy")
+    )
+    # above the bars, where it hides none
+    ax.legend(
+        handles=handles,
+        fontsize=7,
+        loc="lower left",
+        bbox_to_anchor=(0, 1.0),
+        ncol=len(handles),
+        frameon=False,
+    )
+    ax.set_xlim(0, 110 if not same_test else 100)
+    ax.set_xlabel("accuracy on the test images (%)")
+    ax.set_ylabel("species (training images), most training images first")
+    tests = (
+        f"{n_test[0]} test images per species"
+        if same_test and n
+        else "right / test images at the end of each bar"
+    )
+    # over the whole figure: the species names take the left of it
+    fig.suptitle(
+        f"Per-species accuracy: {summary['n_images']} images of "
+        f"{summary['n_species']} species\naccuracy {summary['accuracy']:.1%}, "
+        f"balanced {summary['balanced_accuracy']:.1%} ({tests})",
+        fontsize=9,
+    )
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+    return fig
 
 
 def image_less_summary(y_true, y_pred, proba, classes, counts):
@@ -186,14 +289,30 @@ def image_less_sentence(summary):
     never = summary["species_without_images_never_named"]
     if never:
         text += (
-            f"; the model gives probability 0 to {len(never)} of them "
-            f"({', '.join(never[:5])}{' ...' if len(never) > 5 else ''}): see "
-            "the DNA test in the training report"
+            f"; {len(never)} species without training images ("
+            f"{', '.join(never[:5])}{' ...' if len(never) > 5 else ''}) can never "
+            f"be named: the model gives {'it' if len(never) == 1 else 'them'} "
+            "probability 0 (see the DNA test in the training report)"
         )
     if summary["ausuc"] is not None:
         text += (
             f"; area under the seen/image-less accuracy curve {summary['ausuc']:.3f} "
             "(seen_unseen_curve.png)"
+        )
+    return text
+
+
+def rank_sentence(summary):
+    """One line: accuracy at each rank, and how far off the mistakes are."""
+    parts = ", ".join(
+        f"{rank} {acc:.1%}" for rank, acc in summary["accuracy_by_rank"].items()
+    )
+    severity = summary["mistake_severity"]
+    text = f"accuracy by rank: {parts}"
+    if severity is not None:
+        text += (
+            f"; a wrong species is {severity:.2f} ranks away on average (1: the "
+            "right genus)"
         )
     return text
 
@@ -283,6 +402,21 @@ def run(args):
         ].tolist(),
         **image_less_summary(y_true, y_pred, proba, classes, counts),
     }
+    taxonomy = model_taxonomy(model, classes)
+    ranks = None
+    if taxonomy is not None:
+        from ..metrics import mistake_severity
+
+        unknown_label = clf.get_params().get("unknown_label")
+        ranks = per_rank(y_true, y_pred, taxonomy, unknown_label)
+        summary["accuracy_by_rank"] = dict(
+            zip(ranks["rank"], ranks["accuracy"].astype(float), strict=True)
+        )
+        severity = mistake_severity(
+            y_true, y_pred, taxonomy=taxonomy, unknown_label=unknown_label
+        )
+        summary["mistake_severity"] = None if np.isnan(severity) else severity
+        ranks.to_csv(out / "per_rank.csv", index=False)
     table.to_csv(out / "per_species.csv", index=False)
     wrong.rename(columns={"true": "species", "pred": "predicted"}).to_csv(
         out / "confusions.csv", index=False
@@ -302,11 +436,20 @@ def run(args):
             plot_curve(summary, out / "seen_unseen_curve.png")
         except ImportError:
             pass
+    if ranks is not None and figure is not None:
+        plot_ranks(ranks, summary, out / "accuracy_by_rank.png")
     say(image_less_sentence(summary), args.quiet)
+    if ranks is not None:
+        say(rank_sentence(summary), args.quiet)
     say(
         f"accuracy {summary['accuracy']:.1%}, balanced {summary['balanced_accuracy']:.1%}"
         f"; wrote per_species.csv, confusions.csv, summary.json"
         + (f", {figure}" if figure else "")
+        + (
+            ", per_rank.csv" + (", accuracy_by_rank.png" if figure else "")
+            if ranks is not None
+            else ""
+        )
         + f" to {out}",
         args.quiet,
     )

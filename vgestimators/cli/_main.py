@@ -34,7 +34,10 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     for module in (_train, _predict, _evaluate):
-        module.add_parser(commands)
+        # a command's flags for the settings messages name (see settings_named)
+        module.add_parser(commands).set_defaults(
+            settings=getattr(module, "SETTINGS", {})
+        )
     commands.add_parser(
         "benchmark",
         help="compare the methods on synthetic or real data "
@@ -68,8 +71,11 @@ def main(argv=None):
         return benchmark_main(argv[1:], prog="vgestimators benchmark")
     parser = build_parser()
     args = parser.parse_args(argv)
+    from ..utils._settings import settings_named
+
     try:
-        with warnings.catch_warnings():
+        # messages name this command's flags, not Python keywords
+        with warnings.catch_warnings(), settings_named(**args.settings):
             warnings.showwarning = _one_line(args.command)
             return args.run(args) or 0
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils._labels import counted
 from ._common import (
     add_device,
     add_quiet,
@@ -15,6 +16,13 @@ from ._common import (
     read_config,
     say,
 )
+
+#: How messages name the settings of this command (see
+#: ``utils._settings.settings_named``): its flags, not Python keywords.
+SETTINGS = {
+    "species": "--species-field {value}",
+    "dna_test": '--config FILE holding {{"aligner": {{"dna_test": {value}}}}}',
+}
 
 
 def add_parser(commands):
@@ -118,6 +126,14 @@ def add_parser(commands):
         "share of held-out images of known species is flagged (e.g. 0.05); "
         "default: never flag",
     )
+    parser.add_argument(
+        "--taxonomy",
+        metavar="FILE",
+        help="CSV file with a 'species' column and one column per rank above "
+        "it ('genus', 'family', ...), for predictions at the deepest rank the "
+        "model is sure of; checked against every species before training "
+        "(default: the genus is the first word of each species name)",
+    )
     add_device(parser)
     parser.add_argument(
         "--config",
@@ -172,7 +188,8 @@ def check_images(folder, args):
     keep[[row for row, _, _ in bad]] = False
     if bad:
         say(
-            f"left out {len(bad)} unreadable image file(s) (see the report)", args.quiet
+            f"left out {counted(len(bad), 'unreadable image file')} (see the report)",
+            args.quiet,
         )
     target = np.asarray(folder.target).astype(str)
     return files[keep], target[keep], [(path, reason) for _, path, reason in bad]
@@ -265,6 +282,39 @@ def _embedder(args):
     return embedder
 
 
+def _taxonomy(args):
+    """The --taxonomy table, read and checked (None without the flag)."""
+    if not getattr(args, "taxonomy", None):
+        return None
+    from ..taxonomy import Taxonomy
+
+    return Taxonomy.from_table(args.taxonomy)
+
+
+def check_taxonomy(model, y, sequences):
+    """Every species, with images or DNA only, in the taxonomy: before training.
+
+    Returns the taxonomy of those species, or None (no table, and some name
+    has no genus: the predictions then stop at species).
+    """
+    species = sorted(set(y.tolist()) | set(sequences["species"].astype(str)))
+    return model._taxonomy_of(species, "the images and the sequence file")
+
+
+def taxonomy_sentence(taxonomy, args):
+    """One line on the ranks above species the predictions can use."""
+    if taxonomy is None:
+        return (
+            "ranks above species: none (some species names are not binomials "
+            "'Genus epithet'; --taxonomy FILE gives their genera)"
+        )
+    counts = ", ".join(
+        f"{taxonomy.table[r].nunique()} {r} taxa" for r in taxonomy.ranks[1:]
+    )
+    source = f"from {args.taxonomy}" if args.taxonomy else "genus from the names"
+    return f"ranks above species ({source}): {counts}"
+
+
 def build_model(args, sequences, mapping=None):
     """The recommended SpeciesPipeline: --config first, then the flags."""
     from ..pipeline import make_species_pipeline
@@ -273,7 +323,12 @@ def build_model(args, sequences, mapping=None):
     if mapping and any(v is None for v in mapping.values()):
         # classes the mapping pairs with no species keep their visual mean
         aligner["missing_anchors"] = "visual_only"
-    model = make_species_pipeline(sequences, aligner=aligner, embedder=_embedder(args))
+    model = make_species_pipeline(
+        sequences,
+        aligner=aligner,
+        embedder=_embedder(args),
+        taxonomy=_taxonomy(args),
+    )
     if args.config:
         params = read_config(args.config)
         try:
@@ -284,9 +339,6 @@ def build_model(args, sequences, mapping=None):
         "embedder__device": args.device,
         "embedder__verbose": 0 if args.quiet else 2,
     }
-    if not args.features:
-        # check_images decoded every file already: the embedder reads headers
-        flags["embedder__image_check"] = "header"
     for flag, name in (
         ("backbone", "embedder__backbone"),
         ("weights", "embedder__weights"),
@@ -429,7 +481,6 @@ def write_report(path, args, folder, table, model, seconds, versions, bad):
     embedder = model.steps[0][1]
     aligner = model.steps[-1][1]
     image_less = table.loc[table["how"] == "dna only", "species"].tolist()
-    paired_by = table.loc[table["how"] != "dna only", "how"].value_counts().to_dict()
     odd = table[~table["how"].isin(["exact", "name", "dna only"])]
     lines = [
         "# vgestimators training report",
@@ -442,11 +493,10 @@ def write_report(path, args, folder, table, model, seconds, versions, bad):
         "",
         "## Data",
         "",
-        f"- images: {folder.DESCR}",
+        *_image_lines(args, folder, table, bad),
         f"- sequences: {args.sequences} ({int(table['n_sequences'].sum())} "
         f"sequences of {len(table)} species)",
-        f"- species names paired by: {paired_by}"
-        + (f" (mapping file {args.mapping})" if args.mapping else ""),
+        f"- species names paired: {_pairing_words(table, args.mapping)}",
     ]
     if len(odd):
         lines.append(
@@ -487,6 +537,52 @@ def write_report(path, args, folder, table, model, seconds, versions, bad):
     lines += ["", *calibration_lines(aligner, image_less)]
     lines += ["", "## Species", "", markdown_table(table), ""]
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+#: What the pairing rules of PAIRING_RULES ignore or use, for the report.
+PAIRING_DETAILS = {
+    "name": "case, '_' and spaces ignored",
+    "number": "the class numbers of the folders and of the sequences",
+    "epithet": "the same species epithet, genus aside",
+}
+
+
+def _pairing_words(table, mapping_file):
+    """How many image classes each rule paired, in words: "34 by name (...)"."""
+    from ..taxonomy import PAIRING_RULES
+
+    counts = table.loc[table["how"] != "dna only", "how"].value_counts()
+    order = [h for h in PAIRING_RULES if h in counts.index]
+    order += [h for h in counts.index if h not in PAIRING_RULES]
+    details = {**PAIRING_DETAILS, "mapping": f"--mapping {mapping_file}"}
+    parts = []
+    for how in order:
+        if how == "images only":
+            words, detail = "without sequences", "--mapping 'none'"
+        else:
+            words, detail = PAIRING_RULES.get(how, f"by {how}"), details.get(how)
+        parts.append(f"{counts[how]} {words}" + (f" ({detail})" if detail else ""))
+    return ", ".join(parts) or "none"
+
+
+def _image_lines(args, folder, table, bad):
+    """What the images were: used, checked, left out; one count for each."""
+    used = table.loc[table["n_images"] > 0, "n_images"]
+    n_files = len(folder.filenames)
+    reasons = folder.skipped["reason"].value_counts()
+    not_used = [f"unreadable image file ({len(bad)})"] if bad else []
+    not_used += [f"{reason} ({n})" for reason, n in reasons.items()]
+    n_not_used = len(bad) + len(folder.skipped)
+    return [
+        f"- images: {args.images}: {counted(int(used.sum()), 'image')} of "
+        f"{len(used)} species used for training (smallest {used.min()}, largest "
+        f"{used.max()})",
+        f"- image check: all {counted(n_files, 'image file')} decoded before "
+        f"training; {len(bad)} unreadable"
+        + (" (left out, --skip-bad-images)" if bad else ""),
+        f"- not used: {counted(n_not_used, 'entry', 'entries')}"
+        + (f": {', '.join(not_used)} (listed below)" if not_used else ""),
+    ]
 
 
 def _training_lines(embedder):
@@ -535,13 +631,27 @@ def calibration_lines(aligner, image_less):
         )
     lines.append(f"- objective: {describe_objective(cal.objective)} (--objective)")
     if cal.dna_p_value is not None:
-        verdict = "used" if cal.use_dna else "not used"
+        # does the DNA predict where a species' images lie (p small)?
+        level = aligner.get_params().get("dna_test")
+        if cal.use_dna:
+            verdict = "passed: the DNA is used"
+        else:
+            verdict = (
+                "not passed: the DNA is not used, so species known from DNA "
+                "only cannot be named and species with few images are "
+                "recognised from their own images alone (the warning says "
+                "what to try)"
+            )
         lines.append(
-            f"- DNA test on these images: p = {cal.dna_p_value:.3f}: the DNA is "
-            f"{verdict} (it predicts where a species' images lie when p is small)"
+            f"- DNA test on these images: p = {cal.dna_p_value:.3f}"
+            + (f" (passes below {level:g})" if level is not None else "")
+            + f", {verdict}"
         )
     elif not cal.use_dna:
-        lines.append("- the DNA is not used (no map from DNA to appearance)")
+        lines.append(
+            "- the DNA is not used (no map from DNA to appearance): species "
+            "known from DNA only cannot be named"
+        )
     threshold = (
         "none (--novelty-rate sets one)"
         if cal.novelty_threshold is None
@@ -601,12 +711,14 @@ def run(args):
     model = build_model(args, sequences, mapping)
     y = np.asarray(folder.target).astype(str)
     model.check_species(y)  # names first: seconds, not hours
+    taxonomy = check_taxonomy(model, y, sequences)
     image_less = pairing.loc[pairing["how"] == "dna only", "species"].tolist()
     say(
         f"{len(y)} images of {len(set(y))} species; {len(sequences)} sequences; "
         f"species with DNA and no images: {len(image_less)}",
         args.quiet,
     )
+    say(taxonomy_sentence(taxonomy, args), args.quiet)
     files, y, bad = check_images(folder, args)
     from ..utils._device import resolve_device
 
@@ -635,9 +747,14 @@ def run(args):
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     _check_writable(out)
+    if not args.features:
+        # check_images decoded every file already: the embedder reads headers
+        checked = embedder.get_params()["image_check"]
+        model.set_params(embedder__image_check="header")
     model.fit(files, y)
     if not args.features:
-        model.set_params(embedder__callbacks=callbacks)  # as given: exportable
+        # as given: exportable, and a refit checks its images as configured
+        model.set_params(embedder__callbacks=callbacks, embedder__image_check=checked)
     seconds = time.perf_counter() - start
     table = species_table(folder, y, pairing, model)
     # the model first: what follows cannot lose the training

@@ -5,12 +5,15 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+#: Imbalance ratio of the world's long tail.
+IMBALANCE = 4
+
 
 def write_forams_folder(
     root,
     *,
     n_species=6,
-    n_images=300,
+    n_images=281,
     image_size=64,
     n_test_per_species=10,
     n_new=20,
@@ -34,8 +37,10 @@ def write_forams_folder(
         ``new`` or ``dna.fasta`` yet).
     n_species : int, default=6
         Species with images; one more has DNA only.
-    n_images : int, default=300
-        Images of all species together, long-tailed (imbalance ratio 4).
+    n_images : int, default=281
+        Images written to ``root/images``: of all species with images
+        together, long-tailed (imbalance ratio 4). The default writes the
+        demo the user guide measures.
     image_size : int, default=64
         Side of the PNGs in pixels.
     n_test_per_species : int, default=10
@@ -76,11 +81,16 @@ def write_forams_folder(
         if (root / name).exists():
             raise FileExistsError(f"'{root / name}' exists; choose an empty folder.")
     n_species, n_new, n_test = int(n_species), int(n_new), int(n_test_per_species)
+    if int(n_images) < 2 * n_species:
+        raise ValueError(
+            f"n_images={n_images} leaves fewer than 2 images to some of the "
+            f"{n_species} species; give at least {2 * n_species}."
+        )
     world = make_forams(
         n_species=n_species + 1,
-        n_images=n_images,
+        n_images=_world_size(n_species + 1, int(n_images)),
         image_size=image_size,
-        imbalance_ratio=4,
+        imbalance_ratio=IMBALANCE,
         n_test_per_species=n_test + max(1, -(-n_new // n_species)),
         random_state=random_state,
     )
@@ -132,3 +142,19 @@ def write_forams_folder(
         image_less=image_less,
         new_target=test_target[keep],
     )
+
+
+def _world_size(n_classes, n_images):
+    """Images of a world whose rarest species (left image-less) leaves ``n_images``.
+
+    The world's long tail (imbalance ratio 4) gives its rarest species the
+    fewest images; they are not written, so the world is drawn that much
+    larger. Its rarest count grows by at most one per image added, so some
+    size leaves exactly ``n_images``.
+    """
+    from ._synthetic import _long_tail_counts
+
+    total = max(n_images, 2 * n_classes)  # make_forams' least
+    while total - _long_tail_counts(n_classes, total, IMBALANCE).min() < n_images:
+        total += 1
+    return total

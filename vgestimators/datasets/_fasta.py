@@ -6,6 +6,8 @@ from numbers import Integral
 
 import pandas as pd
 
+from ..utils._settings import setting
+
 SPECIES_RULES = ("description", "binomial", "id")
 
 
@@ -129,8 +131,8 @@ def _species_of(header, species, sep, name, number):
         if not -len(fields) <= species < len(fields):
             raise ValueError(
                 f"{name}, line {number}: header {header[:60]!r} has "
-                f"{len(fields)} field(s) separated by {sep!r}; species={species} "
-                "asks for another."
+                f"{len(fields)} field(s) separated by {sep!r}; "
+                f"{setting('species', species)} asks for another."
             )
         found = fields[species]
     if found is None:

@@ -11,6 +11,7 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ..utils._docstrings import substitute
+from ..utils._labels import counted
 from ..utils._names import parse_class_name
 from ..utils._warnings import warn_user
 
@@ -379,10 +380,12 @@ def load_image_folder(
         columns=["path", "reason"],
     )
     descr = (
-        f"Image folder '{root_path}': {len(filenames)} images in "
-        f"{len(target_names)} classes (smallest {class_table.n_images.min()}, "
-        f"largest {class_table.n_images.max()}); {len(skipped_table)} entries "
-        f"skipped, {n_unreadable} of them unreadable."
+        f"Image folder '{root_path}': {counted(len(filenames), 'image')} in "
+        f"{counted(len(target_names), 'class', 'classes')} (smallest "
+        f"{class_table.n_images.min()}, largest {class_table.n_images.max()}); "
+        f"{counted(len(skipped_table), 'entry', 'entries')} skipped"
+        # unreadable ones are known only when every image was decoded
+        + (f", {n_unreadable} of them unreadable." if verify else ".")
     )
     return Bunch(
         filenames=filenames,

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..utils._docstrings import substitute
 from ..utils._names import species_field_hint
+from ..utils._settings import setting
 
 FASTA_SUFFIXES = {".fasta", ".fa", ".fas", ".fna", ".ffn", ".fsa", ".seq"}
 
@@ -80,7 +81,7 @@ default="description"
         hint = species_field_hint(ids, sep)
         raise ValueError(
             f"{path}: {len(missing)} of {len(table)} records name no species "
-            f"(rule species={species!r}): ids {ids[:10]}"
+            f"(read with {setting('species', species)}): ids {ids[:10]}"
             f"{' ...' if len(ids) > 10 else ''}. {hint}"
         )
     return table[["sequence", "species"]].reset_index(drop=True)

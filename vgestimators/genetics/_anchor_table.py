@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..taxonomy import match_labels
 from ..utils._labels import as_python as _py
 from ..utils._labels import format_labels as _fmt_labels
+from ..utils._names import display_name
 from ._anchors import GeneticAnchors
 
 #: The forms ``anchors`` and ``sequences`` may take (parameter constraints).
@@ -221,7 +222,7 @@ def _from_frame(frame, source):
 def _from_estimator(anchors, sequences, classes=(), mapping=None):
     if sequences is not None:
         seqs, labels = split_sequences(sequences)
-        labels = np.asarray(match_labels(labels, classes, mapping)[0], dtype=object)
+        labels = np.asarray(_class_labels(labels, classes, mapping), dtype=object)
         estimator = (
             clone(anchors) if anchors is not None else default_anchor_estimator()
         )
@@ -268,6 +269,26 @@ def _from_estimator(anchors, sequences, classes=(), mapping=None):
     return labels, matrix, names, estimator
 
 
+def _class_labels(labels, classes, mapping):
+    """The class label of each anchor label: one spelling for all classes.
+
+    Labels that name a class of ``y`` are respelled as that class
+    (:func:`~vgestimators.taxonomy.match_labels`). The others (species with
+    DNA and no images) are written as the classes of ``y`` are: with
+    ``_`` read as a space (``"Globothecina_solida"`` becomes
+    ``"Globothecina solida"``, as image folder names are read) unless a
+    class of ``y`` is written with ``_``. Labels that are not all strings,
+    or no classes given, leave them as they are.
+    """
+    labels = match_labels(labels, classes, mapping)[0]
+    classes = list(classes)
+    strings = all(isinstance(v, str) for v in [*classes, *labels])
+    if not classes or not strings or any("_" in c for c in classes):
+        return labels
+    known = set(classes)
+    return [label if label in known else display_name(label) for label in labels]
+
+
 def resolve_anchors(anchors, sequences, classes=(), mapping=None):
     """Validate the anchor parameters and return the raw anchor matrix.
 
@@ -278,9 +299,10 @@ def resolve_anchors(anchors, sequences, classes=(), mapping=None):
     classes : sequence, default=()
         Classes of y: anchor labels that name one of them in another
         spelling (or through ``mapping``) are respelled as the class
-        (:func:`~vgestimators.taxonomy.match_labels`); sequences are
-        relabelled before their anchors are computed, so two spellings make
-        one anchor.
+        (:func:`~vgestimators.taxonomy.match_labels`); the others are
+        written as the classes are (``_`` as a space, unless a class has
+        one); sequences are relabelled before their anchors are computed, so
+        two spellings make one anchor.
     mapping : dict or None
         ``species_mapping`` of the estimator.
 
@@ -304,7 +326,7 @@ def resolve_anchors(anchors, sequences, classes=(), mapping=None):
             anchors, sequences, classes, mapping
         )
     if estimator is None or sequences is None:
-        labels = match_labels(labels, classes, mapping)[0]
+        labels = _class_labels(labels, classes, mapping)
     dup = pd.Index(labels)
     if dup.has_duplicates:
         raise ValueError(
@@ -419,8 +441,11 @@ def read_anchors(
         Classes of ``y``. An anchor label that names one of them in another
         spelling (case, ``_`` or spacing) or through ``species_mapping`` is
         respelled as that class (:func:`~vgestimators.taxonomy.match_labels`);
-        sequences are relabelled before their anchors are computed, so two
-        spellings of one species make one anchor.
+        the other labels (species with DNA and no images) are written as the
+        classes are: ``_`` read as a space (``"Globothecina_solida"`` becomes
+        ``"Globothecina solida"``) unless a class of ``classes`` has a
+        ``_``. Sequences are relabelled before their anchors are computed,
+        so two spellings of one species make one anchor.
     species_mapping : dict or None, default=None
         Pairs classes of ``y`` with anchor labels written differently:
         ``{class of y: anchor label, or a list of labels}``. Keys that are

@@ -81,7 +81,13 @@ def cross_fit(pipeline, X, y, params):
     splitter = check_calibration_cv(pipeline.calibration_cv, y)
     final_name = pipeline.steps[-1][0]
     held_out = []
-    for train, val in splitter.split(X, y):
+    splits = list(splitter.split(X, y))
+    for k, (train, val) in enumerate(splits, start=1):
+        announce(
+            pipeline,
+            f"hold-out {k}/{len(splits)}: fit on {len(train)} of {len(y)} images; "
+            f"the other {len(val)} choose the final step's constants",
+        )
         inner = clone(pipeline).set_params(calibration_cv=None)
         if "dna_test" in inner.steps[-1][1].get_params():
             # the held-out images decide instead
@@ -94,3 +100,17 @@ def cross_fit(pipeline, X, y, params):
         Z_val = inner[:-1].transform(X_val) if len(inner) > 1 else X_val
         held_out.append((inner.steps[-1][1], Z_val, y[val]))
     return held_out
+
+
+def announce(pipeline, text):
+    """Say which fit starts, when a step prints its progress (``verbose``).
+
+    Cross-fitting fits the Pipeline once per hold-out and then on all images:
+    without this line, the progress of those fits (epoch tables, progress
+    bars) repeats without saying which fit it belongs to.
+    """
+    steps = [step for _, step in pipeline.steps if hasattr(step, "get_params")]
+    if pipeline.verbose or any(
+        step.get_params(deep=False).get("verbose") for step in steps
+    ):
+        print(f"[{type(pipeline).__name__}] {text}", flush=True)

@@ -94,7 +94,9 @@ novelty_rate : float in (0, 1) or None, default=None
     Open-set recognition at a stated cost: the threshold is set at fit so
     that this share of images of known species falls below it (held-out
     images when ``fit`` gets them, else leave-one-out training scores);
-    ``novelty_threshold``, when set, wins. None flags nothing.""",
+    ``novelty_threshold``, when set, wins. None flags nothing. After a fit
+    on held-out images, ``novelty_threshold_for(rate)`` gives the threshold
+    of any rate.""",
     "calibration_attributes": """\
 calibration_ : Calibration
     Where the constants come from (``source``: held-out images or the
@@ -104,7 +106,10 @@ calibration_ : Calibration
     (``expected_seen_accuracy``, ``expected_unseen_accuracy``), the share
     of images of seen species sent to image-less ones
     (``seen_sent_to_unseen``), the whole seen/image-less curve and its
-    area (``curve``, ``ausuc``); ``calibration_.summary()`` as a dict.
+    area (``curve``, ``ausuc``); ``calibration_.summary()`` as a dict. On
+    held-out images, also their top scores (``novelty_scores``), from which
+    :meth:`novelty_threshold_for` reads a threshold for any share of
+    flagged images.
 novelty_threshold_ : float or None
     Threshold set from ``novelty_rate`` (None without it).""",
     "missing_anchors": """\

@@ -14,6 +14,18 @@ def format_labels(labels):
     return "[" + shown + "]"
 
 
+def counted(n, word, plural=None):
+    """``"1 entry"``, ``"2 entries"``: a count and its noun, plural-correct.
+
+    Examples
+    --------
+    >>> from vgestimators.utils._labels import counted
+    >>> counted(1, "image file"), counted(0, "entry", "entries")
+    ('1 image file', '0 entries')
+    """
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
 def as_python(value):
     """NumPy scalar -> Python scalar (for readable reprs)."""
     return value.item() if isinstance(value, np.generic) else value

@@ -30,23 +30,33 @@ def species_field_hint(ids, sep="|"):
 
     ``ids`` are the records' ids (the header's first word). When they look
     delimited (``SEQ1|Genus_species|18S``), the field that looks like a
-    binomial is named; otherwise the expected header is shown.
+    binomial is named; otherwise the expected header is shown. The setting
+    is worded where the user is (``species=1`` in Python, ``--species-field
+    1`` on the command line; see :mod:`._settings`).
     """
+    from ._settings import on_command_line, setting
+
     delimited = next((str(i) for i in ids if sep in str(i)), None)
     if delimited is None:
+        rules = (
+            setting("species", "id, binomial or a field number")
+            if on_command_line()
+            else "read_fasta(path, species='id' | 'binomial' | a field number | "
+            "a function)"
+        )
         return (
-            "Write headers as '>id Genus species', or choose another rule "
-            "(read_fasta(path, species='id' | 'binomial' | a field number | "
-            "a function); on the command line --species-field)."
+            f"Write headers as '>id Genus species', or choose another rule ({rules})."
         )
     fields = delimited.split(sep)
     field = next(
         (k for k, f in enumerate(fields) if len(display_name(f).split()) == 2), 1
     )
+    where = setting("species", field)
+    if not on_command_line():
+        where = f"read_fasta(path, {where})"
     return (
         f"The headers look delimited by {sep!r} ({delimited!r}): the species "
-        f"looks like field {field} (read_fasta(path, species={field}); on the "
-        f"command line --species-field {field}; 0 is the first field)."
+        f"looks like field {field} ({where}; 0 is the first field)."
     )
 
 
