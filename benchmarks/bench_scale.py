@@ -5,9 +5,15 @@ Prints its figures (ratios against a baseline measured in the same run):
 * ``sgt``: GeneticAnchors of ``--sequences`` synthetic sequences of
   ``--length`` bases (default 1,000,000 of 1 kbp) over 32 species, fitted
   on a dask Bag whose partitions generate their own sequences: in one
-  process (dask's synchronous scheduler) and on a ``LocalCluster`` of
-  ``--workers`` worker processes; throughput and peak memory of each
-  process, and the largest difference between the two sets of anchors;
+  process with 1 thread (dask's synchronous scheduler, BLAS limited to one
+  thread), in one process with all cores (the synchronous scheduler with
+  BLAS on every core, and dask's threads scheduler with a thread per core),
+  and on a ``LocalCluster`` of ``--workers`` worker processes x 1 thread;
+  the median compute time of a partition's task in each (from dask's
+  profiler and the cluster's task stream), peak memory of the main process
+  and of each worker, minor page faults, and the largest difference
+  between the anchors; ``--control`` adds a cluster run with the package's
+  malloc setting off (vgestimators/utils/_malloc.py), the code before it;
 * ``images``: ``embed_to_file`` of ``--images`` PNG files (default 14,800:
   10x the 1,480 images of the default benchmark) with chunks of 1,024,
   against ``transform`` of all at once: time and peak memory (each in its
@@ -97,65 +103,159 @@ def _bags(n, length):
     return seqs, labels
 
 
-def bench_sgt(args):
+def _task_seconds_local(profiler):
+    """Compute time of each ``_partition_sums`` task under a local scheduler."""
+    return [
+        r.end_time - r.start_time
+        for r in profiler.results
+        if str(r.key).startswith("_partition_sums")
+    ]
+
+
+def _task_seconds_cluster(stream):
+    """Compute time of each ``_partition_sums`` task on the cluster's workers."""
+    return [
+        part["stop"] - part["start"]
+        for task in stream.data
+        if str(task["key"]).startswith("_partition_sums")
+        for part in task["startstops"]
+        if part["action"] == "compute"
+    ]
+
+
+def _fit_local(seqs, labels, scheduler, threads):
+    """GeneticAnchors in this process: seconds, per-task seconds, anchors."""
     import dask
-    from dask.distributed import Client, LocalCluster
+    from dask.diagnostics import Profiler
+    from threadpoolctl import threadpool_limits
 
     from vgestimators.genetics import GeneticAnchors
 
-    n = args.sequences
-    seqs, labels = _bags(n, args.length)
-    from vgestimators.genetics import _dask  # noqa: F401 - imports before the base
-
-    base = _reset_peak()
-    with dask.config.set(scheduler="synchronous"):
-        start = time.perf_counter()
-        one = GeneticAnchors().fit(seqs, labels)
-        one_s = time.perf_counter() - start
-    one_peak = _peak_mb()
-    # distributed makes glibc return freed memory at once in its workers
-    # (MALLOC_TRIM_THRESHOLD_=65536); with SGT's large temporaries a larger
-    # threshold was faster in one test (2.6 -> 1.7 s per 10,000 sequences),
-    # though not as fast as the main process (0.9 s): see docs/user_guide/scaling.rst
-    trim = {
-        "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": args.malloc_trim
-    }
     with (
-        dask.config.set(trim),
+        dask.config.set(scheduler=scheduler, num_workers=threads),
+        threadpool_limits(
+            limits=1 if scheduler == "synchronous" and threads == 1 else None
+        ),
+        Profiler() as profiler,
+    ):
+        start = time.perf_counter()
+        anchors = GeneticAnchors().fit(seqs, labels).anchors_.to_numpy()
+        seconds = time.perf_counter() - start
+    return seconds, _task_seconds_local(profiler), anchors
+
+
+def _fit_cluster(seqs, labels, workers, env):
+    """GeneticAnchors on a LocalCluster of ``workers`` processes x 1 thread."""
+    from dask.distributed import Client, LocalCluster, get_task_stream
+
+    from vgestimators.genetics import GeneticAnchors
+
+    with (
         LocalCluster(
-            n_workers=args.workers,
+            n_workers=workers,
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
-            env={"OMP_NUM_THREADS": "1"},
+            env=env,
         ) as cluster,
         Client(cluster) as client,
     ):
-        worker_base = client.run(_reset_peak)
-        start = time.perf_counter()
-        many = GeneticAnchors().fit(seqs, labels)
-        many_s = time.perf_counter() - start
-        worker_peaks = client.run(_peak_mb)
-    diff = float(np.abs(one.anchors_.to_numpy() - many.anchors_.to_numpy()).max())
-    print(f"sgt  {n:,} sequences of {args.length} bases, {N_SPECIES} species")
-    worker_peak = max(worker_peaks.values())
-    worker_growth = max(worker_peaks[w] - worker_base[w] for w in worker_peaks)
+        base = client.run(_reset_peak)
+        with get_task_stream(client) as stream:
+            start = time.perf_counter()
+            anchors = GeneticAnchors().fit(seqs, labels).anchors_.to_numpy()
+            seconds = time.perf_counter() - start
+        peaks = client.run(_peak_mb)
+        faults = client.run(_minor_faults)
+    growth = max(peaks[w] - base[w] for w in peaks)
+    return {
+        "seconds": seconds,
+        "tasks": _task_seconds_cluster(stream),
+        "anchors": anchors,
+        "peak_mb": max(peaks.values()),
+        "growth_mb": growth,
+        "minor_faults": sum(faults.values()),
+    }
+
+
+def _minor_faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def bench_sgt(args):
+    """One process with 1 thread, with all cores, and 2 workers x 1 thread."""
+    from vgestimators.genetics import _dask  # noqa: F401 - imports before the base
+
+    n, cores = args.sequences, os.cpu_count()
+    seqs, labels = _bags(n, args.length)
     print(
-        f"sgt  one process : {one_s:8.1f} s  {n / one_s:9.0f} seq/s  "
-        f"peak {one_peak:6.0f} MiB (+{one_peak - base:.0f} over the imports)"
+        f"sgt  GeneticAnchors of {n:,} sequences of {args.length} bases, "
+        f"{N_SPECIES} species, partitions of {PARTITION:,}, {cores} cores"
+    )
+    base = _reset_peak()
+    faults = _minor_faults()
+    one_s, one_tasks, reference = _fit_local(seqs, labels, "synchronous", 1)
+    one_faults = _minor_faults() - faults
+    one_peak = _peak_mb()
+    rows = [("one process, 1 thread (synchronous)", one_s, one_tasks)]
+    for scheduler, label in (
+        ("synchronous", f"one process, all cores (synchronous, BLAS {cores} threads)"),
+        ("threads", f"one process, all cores (threads scheduler, {cores} threads)"),
+    ):
+        seconds, tasks, anchors = _fit_local(seqs, labels, scheduler, cores)
+        rows.append((label, seconds, tasks))
+        assert np.abs(anchors - reference).max() < 1e-9
+    all_cores = min(row[1] for row in rows[1:])
+    runs = [("fixed", {})]
+    if args.control:
+        # glibc's starting threshold chosen explicitly: the package then
+        # leaves the allocator as distributed set it (the code before the fix)
+        runs.append(("control", {"MALLOC_MMAP_THRESHOLD_": "131072"}))
+    cluster = {}
+    for name, env in runs:
+        cluster[name] = _fit_cluster(seqs, labels, args.workers, env)
+        diff = float(np.abs(cluster[name]["anchors"] - reference).max())
+        cluster[name]["max_diff"] = diff
+        label = f"{args.workers} workers x 1 thread" + (
+            " (malloc fix off)" if name == "control" else ""
+        )
+        rows.append((label, cluster[name]["seconds"], cluster[name]["tasks"]))
+    print(
+        f"sgt  {'run':58s} {'time':>8s} {'seq/s':>8s} {'vs 1 thread':>11s} "
+        f"{'per task':>9s}"
+    )
+    for label, seconds, tasks in rows:
+        print(
+            f"sgt  {label:58s} {seconds:7.1f}s {n / seconds:8.0f} "
+            f"{one_s / seconds:10.2f}x {np.median(tasks):8.2f}s"
+        )
+    fixed = cluster["fixed"]
+    task_ratio = np.median(fixed["tasks"]) / np.median(one_tasks)
+    print(
+        f"sgt  {args.workers} workers: {one_s / fixed['seconds']:.2f}x one process with "
+        f"1 thread, {all_cores / fixed['seconds']:.2f}x one process with all cores; "
+        f"median task {task_ratio:.2f}x the main process' "
+        f"(1 thread); largest anchor difference {fixed['max_diff']:.1e}"
     )
     print(
-        f"sgt  {args.workers} workers     : {many_s:8.1f} s  {n / many_s:9.0f} seq/s  "
-        f"peak per worker {worker_peak:6.0f} MiB (+{worker_growth:.0f})"
+        f"sgt  peak memory: main process {one_peak:.0f} MiB (+{one_peak - base:.0f} "
+        f"over the imports), per worker {fixed['peak_mb']:.0f} MiB "
+        f"(+{fixed['growth_mb']:.0f}); minor page faults: main process "
+        f"{one_faults:,}, workers {fixed['minor_faults']:,}"
+        + (
+            f", workers with the fix off {cluster['control']['minor_faults']:,}"
+            if "control" in cluster
+            else ""
+        )
     )
-    print(f"sgt  speed-up {one_s / many_s:.2f}x; largest anchor difference {diff:.1e}")
     return {
         "n": n,
-        "one_s": one_s,
-        "cluster_s": many_s,
-        "one_peak_mb": one_peak,
-        "worker_peak_mb": worker_peak,
-        "max_diff": diff,
+        "one_thread_s": one_s,
+        "all_cores_s": all_cores,
+        "cluster_s": fixed["seconds"],
+        "task_ratio": task_ratio,
+        "worker_peak_mb": fixed["peak_mb"],
+        "max_diff": fixed["max_diff"],
     }
 
 
@@ -284,9 +384,10 @@ def main(argv=None):
     parser.add_argument("--length", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--malloc-trim",
-        default=str(2**30),
-        help="MALLOC_TRIM_THRESHOLD_ of the dask workers (distributed's: 65536)",
+        "--control",
+        action="store_true",
+        help="also run the workers with the package's malloc setting off "
+        "(MALLOC_MMAP_THRESHOLD_ chosen explicitly: the code before the fix)",
     )
     parser.add_argument("--images", type=int, default=14_800)
     parser.add_argument("--embeddings", type=int, default=1_000_000)

@@ -1,5 +1,8 @@
 """Beyond one process: Dask for searches and sequences, faiss for neighbours."""
 
+import os
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -148,3 +151,24 @@ def test_faiss_neighbours_equal_scikit_learn_and_pickle():
     )
     again = pickle.loads(pickle.dumps(fast))
     np.testing.assert_array_equal(again.predict(data.X_test), fast.predict(data.X_test))
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
+    reason="glibc's mallopt on Linux",
+)
+def test_workers_embed_with_glibc_thresholds_restored(client, sequences):
+    # distributed sets MALLOC_TRIM_THRESHOLD_ in its workers, which turns
+    # glibc's adaptive thresholds off; the tasks that embed restore them
+    ddf = dd.from_pandas(sequences, npartitions=4)
+    GeneticAnchors().fit(ddf["sequence"], ddf["species"])
+
+    def state():
+        from vgestimators.utils import _malloc
+
+        return "MALLOC_TRIM_THRESHOLD_" in os.environ, _malloc._done.get(os.getpid())
+
+    found = client.run(state)
+    ran = [done for trim, done in found.values() if done is not None]
+    assert all(trim for trim, _ in found.values())
+    assert ran and all(ran), found

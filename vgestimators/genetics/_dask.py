@@ -10,6 +10,8 @@ for anchors, per-species sums and counts.
 import numpy as np
 import pandas as pd
 
+from ..utils._malloc import restore_thresholds
+
 
 def is_dask_collection(value):
     """True for dask DataFrames, Series, Bags and Arrays (without importing dask)."""
@@ -70,6 +72,7 @@ def transform(embedder, sequences, n_features):
 
 
 def _embed(embedder, part, n_features):
+    restore_thresholds()  # dask workers turn glibc's adaptation off
     rows = _as_list(part)
     if not rows:
         return np.zeros((0, n_features))
@@ -110,6 +113,7 @@ def class_sums(embedder, sequences, labels):
 
 
 def _partition_sums(embedder, sequences, labels, index):
+    restore_thresholds()  # dask workers turn glibc's adaptation off
     rows, labels = _as_list(sequences), _as_list(labels)
     if len(rows) != len(labels):
         raise ValueError(
