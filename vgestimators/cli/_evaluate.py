@@ -108,7 +108,7 @@ def plot_ranks(ranks, summary, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(1.8 + 1.3 * len(ranks), 3.6))
+    fig, ax = plt.subplots(figsize=(max(4.2, 1.8 + 1.3 * len(ranks)), 3.8))
     x = np.arange(len(ranks))
     for offset, column, label in (
         (-0.2, "accuracy", "accuracy (over images)"),
@@ -125,12 +125,12 @@ def plot_ranks(ranks, summary, path):
         ],
     )
     ax.set_ylim(0, 112)
-    ax.set_ylabel("test images named in the right taxon (%)")
+    ax.set_ylabel("named in the right taxon (%)")
     ax.set_title(
-        f"Accuracy by rank: {summary['n_images']} images of {summary['n_species']} "
-        "species\n(a prediction counts as right at a rank when its species is in "
-        "the true taxon)",
-        fontsize=9,
+        f"Accuracy by rank: {summary['n_images']} images, "
+        f"{summary['n_species']} species\n(right at a rank when the predicted "
+        "species\nis in the true taxon)",
+        fontsize=8,
     )
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(axis="y", alpha=0.3)
