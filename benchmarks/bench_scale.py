@@ -156,19 +156,25 @@ def _fit_local(seqs, labels, scheduler, threads):
     return seconds, _task_seconds_local(profiler), anchors
 
 
-def _fit_cluster(seqs, labels, workers, env):
-    """GeneticAnchors on a LocalCluster of ``workers`` processes x 1 thread."""
+def _fit_cluster(seqs, labels, workers, start_env):
+    """GeneticAnchors on a LocalCluster of ``workers`` processes x 1 thread.
+
+    ``start_env``: variables of the environment the workers start with
+    (``LocalCluster(env=...)`` is applied only after they started).
+    """
+    import dask
     from dask.distributed import Client, LocalCluster, get_task_stream
 
     from vgestimators.genetics import GeneticAnchors
 
+    prespawn = "distributed.nanny.pre-spawn-environ"
     with (
+        dask.config.set({f"{prespawn}.{k}": v for k, v in start_env.items()}),
         LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
-            env=env,
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -222,8 +228,9 @@ def bench_sgt(args):
     all_cores = min(row[1] for row in rows[1:])
     runs = [("fixed", {})]
     if args.control:
-        # glibc's starting threshold chosen explicitly: the package then
-        # leaves the allocator as distributed set it (the code before the fix)
+        # glibc's starting threshold chosen explicitly in the environment the
+        # workers start with: the package then leaves the allocator as
+        # distributed set it (the code before the fix)
         runs.append(("control", {"MALLOC_MMAP_THRESHOLD_": "131072"}))
     cluster = {}
     for name, env in runs:

@@ -45,8 +45,10 @@ def test_genus_from_binomial_names_and_underscores():
     tax = Taxonomy.from_names(["Alpha_x", "alpha y", "Beta  u"])
     assert tax.ranks == ("species", "genus")
     assert tax.taxon_of(["Alpha_x", "Beta u"], "genus").tolist() == ["Alpha", "Beta"]
-    # the genus keeps the spelling of the name it comes from
-    assert tax.taxa("genus").tolist() == ["Alpha", "Beta", "alpha"]
+    # one genus whatever the case, spelled as in the first name (as taxa of
+    # a table are): 'alpha y' is an Alpha, so genus probabilities add up
+    assert tax.taxa("genus").tolist() == ["Alpha", "Beta"]
+    assert tax.taxon_of(["alpha y"], "genus").tolist() == ["Alpha"]
 
 
 def test_single_word_names_have_no_genus():
@@ -202,6 +204,21 @@ def test_open_set_images_of_a_new_species_are_named_at_the_genus():
     assert (flagged["rank"] == "genus").mean() > 0.5
 
 
+def test_open_set_rule_set_at_fit_by_a_rate_is_the_one_ranks_follow():
+    # novelty_rate chooses the threshold at fit, inside the aligner's rule:
+    # predict_ranks must flag exactly what predict flags
+    X, y, anchors = _clustered(n=30)
+    rng = np.random.RandomState(1)
+    val = rng.rand(len(y)) < 0.4
+    clf = VisualGeneticAligner(anchors=anchors, dna_test=None, novelty_rate=0.3)
+    clf.fit(X[~val], y[~val], X_val=X[val], y_val=y[val])
+    flagged = clf.predict(X) == "unknown"
+    assert 0 < flagged.mean() < 1
+    t = predict_ranks(clf, X, threshold=0.5)
+    np.testing.assert_array_equal(t["unknown"].to_numpy(), flagged)
+    assert (t.loc[flagged, "rank"] != "species").all()
+
+
 # -------------------------------------------------------------------- metrics
 def test_rank_accuracy_and_mistake_severity():
     tax = Taxonomy.from_table(_table())
@@ -217,6 +234,10 @@ def test_rank_accuracy_and_mistake_severity():
     # mistakes: Alpha y (1), Gamma w for Beta u (3), Alpha z for Gamma w (3)
     assert mistake_severity(y_true, y_pred, taxonomy=tax) == pytest.approx(7 / 3)
     assert np.isnan(mistake_severity(["Alpha x"], ["Alpha x"]))
+    # one species, two spellings: no mistake
+    assert np.isnan(mistake_severity(["Alpha x"], ["Alpha_x"]))
+    with pytest.raises(ValueError, match="y_true holds unknown_label='unknown'"):
+        rank_accuracy_score(["unknown", "Alpha x"], ["Alpha x", "Alpha x"])
     with pytest.raises(ValueError, match="rank 'famly' is not in the taxonomy"):
         rank_accuracy_score(y_true, y_pred, rank="famly", taxonomy=tax)
 
@@ -259,6 +280,11 @@ def test_species_pipeline_checks_the_table_before_any_step_fits():
     _Recorder.fits = 0
     with pytest.raises(ValueError, match=r"species of y \['Beta v'\] are not in"):
         pipe.fit(X, y)
+    assert _Recorder.fits == 0
+    # a species known from DNA only must have its taxa too, before any fit
+    known = y != "Beta v"
+    with pytest.raises(ValueError, match=r"the DNA \(species without images\)"):
+        pipe.fit(X[known], y[known])
     assert _Recorder.fits == 0
     pipe.set_params(taxonomy=_table(), clf__dna_test=None).fit(X, y)
     assert pipe.taxonomy_.ranks == ("species", "genus", "family")

@@ -1,6 +1,7 @@
 """One split of the benchmark: each method's Pipeline fitted and used as a user would."""
 
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import joblib
@@ -85,6 +86,14 @@ def pick_undescribed(y, train, taxonomy, n, seed):
         if sizes[g] >= 3 and g not in used and len(chosen) < n:
             chosen.append(species)
             used.add(g)
+    if len(chosen) < n:
+        warnings.warn(
+            f"n_undescribed={n}, but only {len(chosen)} species can be held out "
+            f"as undescribed: one per genus of at least 3 species "
+            f"({int((sizes >= 3).sum())} such genera).",
+            UserWarning,
+            stacklevel=2,
+        )
     return sorted(chosen)
 
 
@@ -351,6 +360,16 @@ def undescribed_scores(classifier, Z_known, Z_undescribed, y_undescribed, taxono
     from ..taxonomy import proba_at_rank
 
     if not hasattr(classifier, "predict_proba") or taxonomy is None:
+        return float("nan"), float("nan")
+    # the classifier's classes hold species known from DNA only too, spelled
+    # as the aligner spells them: their genera from the same names
+    taxonomy = genus_taxonomy(
+        np.r_[
+            np.asarray(classifier.classes_, dtype=str),
+            np.asarray(y_undescribed, dtype=str),
+        ]
+    )
+    if taxonomy is None:
         return float("nan"), float("nan")
     proba = classifier.predict_proba(Z_undescribed)
     P, genera = proba_at_rank(proba, classifier.classes_, taxonomy, "genus")

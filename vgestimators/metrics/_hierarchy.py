@@ -22,6 +22,13 @@ def _inputs(y_true, y_pred, taxonomy, unknown_label):
             f"y_true and y_pred must be 1-D and of one length, got shapes "
             f"{y_true.shape} and {y_pred.shape}."
         )
+    if unknown_label is not None and (y_true == unknown_label).any():
+        raise ValueError(
+            f"y_true holds unknown_label={unknown_label!r} "
+            f"({int((y_true == unknown_label).sum())} samples): images of species "
+            "outside the taxonomy have no taxon to be right at; score them with "
+            "an open-set metric and leave them out here."
+        )
     abstain = y_pred == unknown_label if unknown_label is not None else None
     if abstain is None:
         abstain = np.zeros(len(y_pred), bool)
@@ -128,10 +135,12 @@ def mistake_severity(y_true, y_pred, *, taxonomy=None, unknown_label="unknown"):
     1.5
     """
     y_true, y_pred, tax, abstain = _inputs(y_true, y_pred, taxonomy, unknown_label)
-    wrong = ~abstain & (y_pred != y_true)
-    if not wrong.any():
+    # compared as the taxonomy compares names ('A_x' is 'A x')
+    distance = np.asarray(tax.distance(y_true[~abstain], y_pred[~abstain]))
+    wrong = distance[distance > 0]
+    if not len(wrong):
         return float("nan")
-    return float(tax.distance(y_true[wrong], y_pred[wrong]).mean())
+    return float(wrong.mean())
 
 
 @validate_params(

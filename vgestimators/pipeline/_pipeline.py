@@ -1,6 +1,7 @@
 """SpeciesPipeline: a Pipeline whose steps check the labels before any fit."""
 
 import numpy as np
+import pandas as pd
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 
@@ -219,7 +220,13 @@ default=None
             if hasattr(step, "_parameter_constraints"):
                 step._validate_params()
         self.species_report_ = self.check_species(y)
-        self._taxonomy_of(np.unique(np.asarray(y, dtype=object)), "y")
+        self._taxonomy_of(pd.unique(np.asarray(y, dtype=object).ravel()), "y")
+        report = self.species_report_
+        if self.taxonomy is not None and report is not None:
+            # species the final step will know from their DNA only
+            dna_only = report.loc[report["how"] == "dna only", "species"]
+            if len(dna_only):
+                self._taxonomy_of(dna_only, "the DNA (species without images)")
         final_name, final = self.steps[-1]
         calibrates = getattr(final, "calibrates_on_held_out", lambda: False)()
         if self.calibration_cv is not None and not calibrates:

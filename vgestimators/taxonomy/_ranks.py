@@ -141,9 +141,8 @@ def _fitted_taxonomy(estimator, classifier, taxonomy):
         taxonomy = getattr(estimator, "taxonomy_", None) or getattr(
             classifier, "taxonomy_", None
         )
-    return resolve_taxonomy(
-        taxonomy, np.asarray(classifier.classes_).tolist(), where="the classifier"
-    )
+    classes = [str(c) for c in np.asarray(classifier.classes_, dtype=object)]
+    return resolve_taxonomy(taxonomy, classes, where="the classifier")
 
 
 def _scores(estimator, X):
@@ -161,11 +160,10 @@ def _unknown(classifier, Z):
     """Where the classifier's open-set rule flags a sample (None if it has none)."""
     params = classifier.get_params() if hasattr(classifier, "get_params") else {}
     label = params.get("unknown_label")
-    threshold = params.get("novelty_threshold")
-    if threshold is None:
-        threshold = getattr(classifier, "novelty_threshold_", None)
-    if label is None or threshold is None:
+    if label is None:
         return None
+    # the classifier's own rule, wherever its threshold lives (a parameter,
+    # one chosen at fit from novelty_rate, or one of an inner rule)
     return np.asarray(classifier.predict(Z)) == label
 
 

@@ -35,7 +35,7 @@ RANKS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Taxonomy:
     """Which taxon each species belongs to at each rank above species.
 
@@ -103,7 +103,13 @@ class Taxonomy:
                 "with a 'species' and a 'genus' column (taxonomy=..., on the "
                 "command line --taxonomy FILE)."
             )
-        genus = [display_name(s).split()[0] for s in species]
+        # one spelling per genus (the first): 'Globorotalia' and
+        # 'globorotalia' are one genus, as taxa are compared everywhere
+        first = {}
+        genus = [
+            first.setdefault(taxon_key(g), g)
+            for g in (display_name(s).split()[0] for s in species)
+        ]
         table = pd.DataFrame({"genus": genus}, index=pd.Index(species, name="species"))
         return cls(table.astype(object))
 
@@ -245,7 +251,8 @@ class Taxonomy:
         taxa : ndarray of str objects
         """
         self.check_rank(rank)
-        species = np.asarray(species, dtype=object)
+        # labels as the taxonomy was built from them: their text (1 -> "1")
+        species = [str(s) for s in np.asarray(species, dtype=object).ravel()]
         lookup = dict(
             zip(self.table.index.map(taxon_key), self.table.index, strict=True)
         )

@@ -17,8 +17,10 @@ mapped or grown and given back again for every batch, and a partition of
 CPU time of the same work in a plain process (docs/user_guide/scaling.rst).
 
 :func:`restore_thresholds` sets, once per process and only when the
-adaptation is off and ``MALLOC_MMAP_THRESHOLD_`` is not set (set it to keep
-your own choice), the values where the adaptation ends: an mmap threshold
+adaptation is off and ``MALLOC_MMAP_THRESHOLD_`` is not set in the
+environment the process started with (set it there to keep your own
+choice; for dask workers through ``distributed.nanny.pre-spawn-environ``,
+as ``LocalCluster(env=...)`` is applied after the worker started), the values where the adaptation ends: an mmap threshold
 of 32 MiB and a trim threshold of 64 MiB. Setting the mmap threshold alone
 is not enough once long-lived data (the partition's sequences) sit above
 the freed blocks: the heap top is then trimmed and grown again every batch.
@@ -26,7 +28,6 @@ A worker still gives back freed memory beyond 64 MiB at the heap's top.
 """
 
 import ctypes
-import ctypes.util
 import os
 import sys
 
@@ -45,10 +46,29 @@ _ADAPTATION_OFF = (
 _done = {}
 
 
+def _start_environment():
+    """The environment this process started with: what glibc read.
+
+    ``os.environ`` may have changed since (distributed's nanny writes its
+    workers' variables into the process it runs in, the user's for a
+    LocalCluster); Linux keeps the start-up one in /proc/self/environ.
+    """
+    try:
+        with open("/proc/self/environ", "rb") as handle:
+            entries = handle.read().split(b"\0")
+    except OSError:
+        return dict(os.environ)
+    pairs = (e.decode(errors="replace").partition("=") for e in entries if e)
+    return {name: value for name, _, value in pairs}
+
+
 def adaptation_off(environ=None):
     """True when the environment turned glibc's adaptive mmap threshold off
-    without choosing the threshold itself."""
-    environ = os.environ if environ is None else environ
+    without choosing the threshold itself.
+
+    ``environ`` defaults to the environment the process started with.
+    """
+    environ = _start_environment() if environ is None else environ
     if "MALLOC_MMAP_THRESHOLD_" in environ:
         return False
     return any(name in environ for name in _ADAPTATION_OFF)
@@ -68,17 +88,28 @@ def restore_thresholds():
     """
     pid = os.getpid()  # a forked child starts afresh
     if pid not in _done:
-        _done[pid] = sys.platform.startswith("linux") and adaptation_off() and _set()
+        _done[pid] = _is_glibc() and adaptation_off() and _set()
     return _done[pid]
 
 
-def _set():
-    name = ctypes.util.find_library("c") or "libc.so.6"
+def _is_glibc():
+    if not sys.platform.startswith("linux"):
+        return False
     try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError):  # not glibc (e.g. musl)
+        return bool(os.confstr("CS_GNU_LIBC_VERSION"))
+    except (ValueError, OSError):  # not glibc (e.g. musl)
+        return False
+
+
+def _set():
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the C library already loaded
+    except (OSError, AttributeError):
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    mmap = mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
-    return mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1 and mmap
+    # both or neither: the trim threshold alone would keep freed memory
+    # without the blocks coming from the heap
+    if mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) != 1:
+        return False
+    return mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
