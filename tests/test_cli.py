@@ -800,3 +800,21 @@ def test_image_less_sentence_says_which_species_can_never_be_named():
         summary
     )
     assert "gives them probability 0" in image_less_sentence(summary)
+
+
+def test_predict_rank_without_genera_follows_the_threshold():
+    # names without a genus and no table: the rank is species when its
+    # probability reaches --rank-threshold, else none (flagged rows: unknown)
+    from vgestimators.cli._predict import rank_columns
+
+    table = pd.DataFrame(
+        {
+            "species": ["alpha", "beta", "alpha"],
+            "probability": [0.95, 0.6, 0.99],
+            "unknown": [False, False, True],
+        }
+    )
+    proba = np.array([[0.95, 0.05], [0.4, 0.6], [0.99, 0.01]])
+    out = rank_columns(table, proba, np.array(["alpha", "beta"]), None, 0.9)
+    assert out["rank"].tolist() == ["species", "none", "none"]
+    assert out["species"].tolist() == ["alpha", "beta", "unknown"]

@@ -33,9 +33,10 @@ def add_parser(commands):
             "genus_probability,rank (the three most probable species, whether "
             "the image was rejected as an unknown species, the most probable "
             "genus and the deepest rank the model is sure of; with a "
-            "--taxonomy table at training, one pair of columns per rank). An "
-            "image rejected as unknown is named at that rank in 'species' "
-            "('Globorotalia sp.') or 'unknown'."
+            "--taxonomy table at training, one pair of columns per rank; when "
+            "the species names carry no genus and no table was given, only "
+            "rank: 'species' or 'none'). An image rejected as unknown is named "
+            "at that rank in 'species' ('Globorotalia sp.') or 'unknown'."
         ),
     )
     parser.add_argument("model", help="model file from `vgestimators train`")
@@ -121,7 +122,8 @@ def rank_columns(table, proba, classes, taxonomy, threshold):
 
     unknown = table["unknown"].to_numpy(bool)
     if taxonomy is None:
-        table["rank"] = np.where(unknown, NO_RANK, "species")
+        sure = table["probability"].to_numpy(float) >= threshold
+        table["rank"] = np.where(~unknown & sure, "species", NO_RANK)
         ranks = None
     else:
         ranks = deepest_rank(
