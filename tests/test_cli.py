@@ -367,8 +367,9 @@ def test_bad_image_stops_train_early_or_is_left_out_with_the_flag(
     # one count of the unreadable file, plural-correct, and the check that ran
     n_files = len(list(images.rglob("*.png")))
     assert (
-        f"- image check: all {n_files} image files decoded before training; "
-        "1 unreadable (left out, --skip-bad-images)"
+        f"- image check: every one of {n_files} image files read in full "
+        f"before training: {n_files - 1} decoded, 1 unreadable (left out, "
+        "--skip-bad-images)"
     ) in report
     assert "- not used: 1 entry: unreadable image file (1)" in report
     assert "0 of them unreadable" not in report and "1 entries" not in report
@@ -442,6 +443,15 @@ def test_evaluate_names_folders_the_model_does_not_know(species_data, tmp_path, 
     assert main([*evaluate, "--mapping", str(mapping)]) == 0
     per_species = pd.read_csv(tmp_path / "ev" / "per_species.csv")
     assert "Hastigerina pelagica" not in set(per_species["species"])
+    # what was left out is said, not silently dropped
+    summary = json.loads((tmp_path / "ev" / "summary.json").read_text())
+    assert summary["folders_left_out"] == ["Hastigerina pelagica"]
+    n_left = len(list((test / "Hastigerina pelagica").glob("*.png")))
+    assert summary["n_images_left_out"] == n_left > 0
+    assert main([*evaluate[:-1], "--mapping", str(mapping)]) == 0
+    assert f"{n_left} images of 1 folder(s) mapped to 'none' left out" in (
+        capsys.readouterr().err
+    )
 
 
 def test_review_findings_mapping_none_folders_and_recursive_predict(

@@ -316,7 +316,7 @@ def _printable(method, pipeline):
 _NOTES = {
     "prototype": (
         "A `SpeciesPipeline` with `calibration_cv=1`: before the fit on all "
-        "training images, a clone is fitted without a hold-out (about one "
+        "training images, a clone is fitted leaving out a hold-out (about one "
         "species in six held out entirely, a third of the other species' "
         "images), and the aligner chooses its constants on the held-out "
         "images, embedded by that clone's network (the cache shares that "

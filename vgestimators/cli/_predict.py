@@ -85,7 +85,7 @@ def _share(text):
         value = None
     if value is None or not 0 < value < 1:
         raise argparse.ArgumentTypeError(
-            f"a share between 0 and 1 (e.g. 0.05), not {text!r}"
+            f"a share strictly between 0 and 1 (e.g. 0.05), not {text!r}"
         )
     return value
 

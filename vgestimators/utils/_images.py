@@ -22,6 +22,9 @@ def _check_image_file(path, *, decode=False, image_size=224):
     """
     from PIL import Image
 
+    path = os.fspath(path)
+    if isinstance(path, str):
+        path = str(path)  # PIL's messages show repr(path): np.str_('...')
     if not os.path.isfile(path):
         return "no such file", None
     size = None
