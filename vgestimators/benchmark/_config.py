@@ -54,6 +54,7 @@ _PRESETS = {
         finetune_epochs=1,
         batch_size=24,
         n_unseen=1,
+        n_undescribed=1,  # its 6 species: one genus of at least 3
         many=10,
         few=5,
         tsne=True,
