@@ -535,7 +535,7 @@ def test_review_findings_mapping_none_folders_and_recursive_predict(
     predict.append("--quiet")
     with pytest.raises(SystemExit):  # argparse: a share, and one of the two
         main([*predict, "--novelty-rate", "1.5"])
-    assert "a share between 0 and 1" in capsys.readouterr().err
+    assert "a share strictly between 0 and 1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([*predict, "--novelty-rate", "0.1", "--novelty-threshold", "0.5"])
     assert "not allowed with argument" in capsys.readouterr().err
