@@ -175,7 +175,6 @@ class SplitRun:
         self.sequences = data.sequences[
             ~data.sequences["species"].isin(split.undescribed_species)
         ].reset_index(drop=True)
-        self.taxonomy = genus_taxonomy(data.y)
         # the shared embedder: what identifies it, and once fitted, itself
         # and its training time
         self._shared_key = joblib.hash(clone(embedder(config, split.seed)))
@@ -249,7 +248,7 @@ class SplitRun:
             )
             known = Z_test if Z_unseen is None else _stack(Z_test, Z_unseen)
             scores = undescribed_scores(
-                pipe[-1], known, Z_undescribed, self.y_undescribed, self.taxonomy
+                pipe[-1], known, Z_undescribed, self.y_undescribed
             )
             result.undescribed_genus_accuracy, result.unknown_auroc = scores
         return result
@@ -340,45 +339,47 @@ def _stack(a, b):
     return np.concatenate([np.asarray(a), np.asarray(b)])
 
 
-def known_score(classifier, Z):
-    """How known each sample looks: ``score_samples``, else the top probability."""
+def known_score(classifier, Z, proba=None):
+    """How known each sample looks: ``score_samples``, else the top probability.
+
+    ``proba``: ``classifier.predict_proba(Z)`` when already computed.
+    """
     if hasattr(classifier, "score_samples"):
         return np.asarray(classifier.score_samples(Z), dtype=float)
-    return np.asarray(classifier.predict_proba(Z), dtype=float).max(axis=1)
+    if proba is None:
+        proba = classifier.predict_proba(Z)
+    return np.asarray(proba, dtype=float).max(axis=1)
 
 
-def undescribed_scores(classifier, Z_known, Z_undescribed, y_undescribed, taxonomy):
+def undescribed_scores(classifier, Z_known, Z_undescribed, y_undescribed):
     """Genus accuracy on images of undescribed species, and unknown-detection AUROC.
 
-    The genus is the one of largest summed species probability; the AUROC
-    separates the undescribed species' images from the test images of the
-    species the model knows, by :func:`known_score` (lower: more unknown).
-    NaN for both without ``predict_proba``.
+    The genus is the one of largest summed species probability, with the
+    genus of each species from its binomial name (the classifier's classes
+    include the species known from DNA only, spelled as it spells them);
+    the AUROC separates the undescribed species' images from the test
+    images of the species the model knows, by :func:`known_score` (lower:
+    more unknown). NaN for both without ``predict_proba`` or when some name
+    carries no genus.
     """
     from sklearn.metrics import roc_auc_score
 
     from ..taxonomy import proba_at_rank
 
-    if not hasattr(classifier, "predict_proba") or taxonomy is None:
-        return float("nan"), float("nan")
-    # the classifier's classes hold species known from DNA only too, spelled
-    # as the aligner spells them: their genera from the same names
     taxonomy = genus_taxonomy(
         np.r_[
             np.asarray(classifier.classes_, dtype=str),
             np.asarray(y_undescribed, dtype=str),
         ]
     )
-    if taxonomy is None:
+    if not hasattr(classifier, "predict_proba") or taxonomy is None:
         return float("nan"), float("nan")
     proba = classifier.predict_proba(Z_undescribed)
     P, genera = proba_at_rank(proba, classifier.classes_, taxonomy, "genus")
     truth = taxonomy.taxon_of(y_undescribed, "genus")
     accuracy = float(np.mean(genera[np.argmax(P, axis=1)] == truth))
-    known, novel = (
-        known_score(classifier, Z_known),
-        known_score(classifier, Z_undescribed),
-    )
+    known = known_score(classifier, Z_known)
+    novel = known_score(classifier, Z_undescribed, proba)
     is_novel = np.r_[np.zeros(len(known)), np.ones(len(novel))]
     auroc = float(roc_auc_score(is_novel, -np.r_[known, novel]))
     return accuracy, auroc

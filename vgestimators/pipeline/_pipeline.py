@@ -78,8 +78,8 @@ class SpeciesPipeline(Pipeline):
         (``"Globorotalia menardii"``); a table (DataFrame or CSV file with
         a ``species`` column and ``genus``, ``family``, ... columns, see
         :class:`~vgestimators.taxonomy.Taxonomy`) is checked against the
-        species of ``y`` before any step is fitted, and against the final
-        step's classes (species known from DNA only too) after.
+        species of ``y`` and those the final step knows from DNA only
+        before any step is fitted.
     transform_input : list of str or None, default=None
         As in :class:`~sklearn.pipeline.Pipeline`.
     memory : str, object with the joblib.Memory interface or None, \
