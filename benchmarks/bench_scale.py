@@ -4,7 +4,8 @@ Prints its figures (ratios against a baseline measured in the same run):
 
 * ``sgt``: GeneticAnchors of ``--sequences`` synthetic sequences of
   ``--length`` bases (default 1,000,000 of 1 kbp) over 32 species, fitted
-  on a dask Bag whose partitions generate their own sequences: in one
+  on a dask DataFrame whose partitions generate their own sequences
+  and species (``--layout bags``: two separate dask Bags): in one
   process with 1 thread (dask's synchronous scheduler, BLAS limited to one
   thread), in one process with all cores (the synchronous scheduler with
   BLAS on every core, and dask's threads scheduler with a thread per core),
@@ -89,11 +90,42 @@ def _partition_labels(index, size):
     return [f"species {k}" for k in rng.integers(0, N_SPECIES, size=size)]
 
 
-def _bags(n, length):
+def _partition_frame(index, size, length):
+    """One partition's sequences and their species, as a pandas DataFrame."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "sequence": _partition_sequences(index, size, length),
+            "species": _partition_labels(index, size),
+        }
+    )
+
+
+def _collections(n, length, layout):
+    """Sequences and labels, generated where each partition is computed.
+
+    ``layout="frame"``: two columns of one dask DataFrame (a partition is
+    generated once and both columns stay where it was, as when a table is
+    read from Parquet or CSV); ``"bags"``: two independent dask Bags (each
+    partition of labels is made apart from its sequences, and one of them
+    travels to the other's worker).
+    """
     import dask
     import dask.bag as db
+    import dask.dataframe as dd
 
     sizes = [min(PARTITION, n - start) for start in range(0, n, PARTITION)]
+    if layout == "frame":
+        frame = dd.from_delayed(
+            [
+                dask.delayed(_partition_frame)(i, s, length)
+                for i, s in enumerate(sizes)
+            ],
+            meta=_partition_frame(0, 0, length),
+            verify_meta=False,
+        )
+        return frame["sequence"], frame["species"]
     seqs = db.from_delayed(
         [dask.delayed(_partition_sequences)(i, s, length) for i, s in enumerate(sizes)]
     )
@@ -206,11 +238,15 @@ def bench_sgt(args):
     from vgestimators.genetics import _dask  # noqa: F401 - imports before the base
 
     n, cores = args.sequences, os.cpu_count()
-    seqs, labels = _bags(n, args.length)
+    seqs, labels = _collections(n, args.length, args.layout)
     _warm()
+    held = {
+        "frame": "two columns of one dask DataFrame",
+        "bags": "two separate dask Bags",
+    }[args.layout]
     print(
         f"sgt  GeneticAnchors of {n:,} sequences of {args.length} bases, "
-        f"{N_SPECIES} species, partitions of {PARTITION:,}, {cores} cores"
+        f"{N_SPECIES} species, partitions of {PARTITION:,} ({held}), {cores} cores"
     )
     base = _reset_peak()
     faults = _minor_faults()
@@ -404,6 +440,14 @@ def main(argv=None):
     parser.add_argument("--sequences", type=int, default=1_000_000)
     parser.add_argument("--length", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--layout",
+        choices=["frame", "bags"],
+        default="frame",
+        help="sequences and species as two columns of one dask DataFrame "
+        "(default), or as two separate dask Bags (one of each pair of "
+        "partitions travels between workers)",
+    )
     parser.add_argument(
         "--control",
         action="store_true",

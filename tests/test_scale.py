@@ -93,6 +93,36 @@ def test_dask_bag_input_and_errors(sequences):
         GeneticAnchors(aggregate="median").fit(bag, labels)
 
 
+def test_dask_fit_with_a_given_alphabet_computes_no_partition(sequences):
+    # the alphabet is all SGT learns: given, a fit on a cluster must not
+    # compute a partition (and ship it to the client) before the real pass
+    import dask
+    import dask.bag as db
+
+    rows = [s.replace("N", "") for s in sequences["sequence"]]
+    computed = []
+
+    def partition(i):
+        computed.append(i)
+        return rows[200 * i : 200 * (i + 1)]
+
+    bag = db.from_delayed([dask.delayed(partition)(i) for i in range(3)])
+    with dask.config.set(scheduler="synchronous"):
+        fitted = SGTTransformer(kmer=2).fit(bag)
+        assert computed == []
+        assert fitted.alphabet_ == list("ACGT")
+        Z = fitted.transform(bag).compute()
+        assert sorted(computed) == [0, 1, 2]
+        np.testing.assert_allclose(
+            Z, SGTTransformer(kmer=2).fit(rows).transform(rows), rtol=1e-13, atol=0
+        )
+        # strings cannot hold a symbol of two characters: the check that fit
+        # made on the rows is made where each partition is embedded
+        tokens = SGTTransformer(alphabet=["A", "CG"]).fit(bag)
+        with pytest.raises(ValueError, match="can never occur"):
+            tokens.transform(bag).compute()
+
+
 def test_grid_search_of_the_whole_pipeline_on_a_local_cluster(client):
     import joblib
     from sklearn.model_selection import GridSearchCV

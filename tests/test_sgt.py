@@ -369,6 +369,10 @@ def test_bad_parameters_raise():
         SGTTransformer(alphabet="ACGa").fit(SEQS)
     with pytest.raises(ValueError, match="can never occur"):
         SGTTransformer(alphabet=["A", "CG"]).fit(SEQS)
+    # fitted on tokens, strings are refused at transform too (not all unknown)
+    tokens = SGTTransformer(alphabet=["A", "CG"]).fit([["A", "CG", "A"]])
+    with pytest.raises(ValueError, match="can never occur"):
+        tokens.transform(["ACGA"])
     with pytest.raises(ValueError, match="k-mers"):
         SGTTransformer(kmer=7).fit(SEQS)
 

@@ -179,7 +179,8 @@ class SGTTransformer(TransformerMixin, BaseEstimator):
             Sequences: strings, a one-column 2-D array or DataFrame, or lists
             of tokens; or a dask Series, one-column DataFrame or Bag of them
             (the alphabet, when not given, is then a reduction over the
-            partitions).
+            partitions; when given, no partition is computed at fit, and
+            each is checked where :meth:`transform` embeds it).
         y : None
             Ignored.
 
@@ -191,11 +192,13 @@ class SGTTransformer(TransformerMixin, BaseEstimator):
         from . import _dask
 
         if _dask.is_dask_collection(X):
-            # the alphabet is all fit learns: from every partition, or given
+            # the alphabet is all fit learns: a reduction over the partitions,
+            # or given, and then no partition is computed here (each is
+            # checked where it is embedded)
             if self.alphabet is None:
                 X = [_dask.symbols(X, self.case_sensitive)]
             else:
-                X = _dask.first_rows(X)
+                X = [self._given_alphabet()]
         validate_data(self, X, reset=True, skip_check_array=True, ensure_2d=False)
         self.n_features_in_ = 1
         rows = as_rows(X)
@@ -203,14 +206,7 @@ class SGTTransformer(TransformerMixin, BaseEstimator):
             alphabet = symbols_in(rows, self.case_sensitive)
         else:
             alphabet = self._given_alphabet()
-        if any(isinstance(r, str) for r in rows):
-            long = [s for s in alphabet if not (isinstance(s, str) and len(s) == 1)]
-            if long:
-                raise ValueError(
-                    "Sequences given as strings are read one character at a "
-                    f"time, so the alphabet symbols {long[:5]} can never occur; "
-                    "give such sequences as lists of tokens."
-                )
+        _check_text(rows, alphabet)
         n_symbols = len(alphabet) ** self.kmer
         if n_symbols > _MAX_SYMBOLS:
             raise ValueError(
@@ -245,6 +241,7 @@ class SGTTransformer(TransformerMixin, BaseEstimator):
             return _dask.transform(self, X, len(self.symbols_) ** 2)
         validate_data(self, X, reset=False, skip_check_array=True, ensure_2d=False)
         rows = as_rows(X)
+        _check_text(rows, self.alphabet_)
         codes, lengths = encode(rows, self.alphabet_, self.case_sensitive)
         codes, lengths = self._handle_unknown(codes, lengths, rows)
         A0 = len(self.alphabet_)
@@ -335,6 +332,24 @@ class SGTTransformer(TransformerMixin, BaseEstimator):
             if b > a
         )
         return np.vstack(parts)
+
+
+def _check_text(rows, alphabet):
+    """Refuse strings when some alphabet symbols are not single characters.
+
+    A string is read one character at a time, so such symbols could never
+    occur: every position would be unknown. Checked at fit and, since a
+    dask collection is not read at fit when the alphabet is given, at
+    transform (where each partition is embedded).
+    """
+    if any(isinstance(r, str) for r in rows):
+        long = [s for s in alphabet if not (isinstance(s, str) and len(s) == 1)]
+        if long:
+            raise ValueError(
+                "Sequences given as strings are read one character at a "
+                f"time, so the alphabet symbols {long[:5]} can never occur; "
+                "give such sequences as lists of tokens."
+            )
 
 
 def _kmer_names(alphabet, k):
