@@ -118,10 +118,7 @@ def _collections(n, length, layout):
     sizes = [min(PARTITION, n - start) for start in range(0, n, PARTITION)]
     if layout == "frame":
         frame = dd.from_delayed(
-            [
-                dask.delayed(_partition_frame)(i, s, length)
-                for i, s in enumerate(sizes)
-            ],
+            [dask.delayed(_partition_frame)(i, s, length) for i, s in enumerate(sizes)],
             meta=_partition_frame(0, 0, length),
             verify_meta=False,
         )
