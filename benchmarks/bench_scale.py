@@ -165,13 +165,15 @@ def _warm():
 
 
 def _fit_local(seqs, labels, scheduler, threads):
-    """GeneticAnchors in this process: seconds, per-task seconds, anchors."""
+    """GeneticAnchors in this process: seconds, per-task seconds, anchors,
+    peak memory growth and minor page faults."""
     import dask
     from dask.diagnostics import Profiler
     from threadpoolctl import threadpool_limits
 
     from vgestimators.genetics import GeneticAnchors
 
+    base, faults = _reset_peak(), _minor_faults()
     with (
         dask.config.set(scheduler=scheduler, num_workers=threads),
         threadpool_limits(
@@ -182,14 +184,22 @@ def _fit_local(seqs, labels, scheduler, threads):
         start = time.perf_counter()
         anchors = GeneticAnchors().fit(seqs, labels).anchors_.to_numpy()
         seconds = time.perf_counter() - start
-    return seconds, _task_seconds_local(profiler), anchors
+    return {
+        "seconds": seconds,
+        "tasks": _task_seconds_local(profiler),
+        "anchors": anchors,
+        "peak_mb": _peak_mb(),
+        "growth_mb": _peak_mb() - base,
+        "minor_faults": _minor_faults() - faults,
+    }
 
 
 def _fit_cluster(seqs, labels, workers, start_env):
     """GeneticAnchors on a LocalCluster of ``workers`` processes x 1 thread.
 
     ``start_env``: variables of the environment the workers start with
-    (``LocalCluster(env=...)`` is applied only after they started).
+    (``LocalCluster(env=...)`` is applied only after they started). The
+    timer starts once the workers are up and warm.
     """
     import dask
     from dask.distributed import Client, LocalCluster, get_task_stream
@@ -209,20 +219,20 @@ def _fit_cluster(seqs, labels, workers, start_env):
     ):
         client.run(_warm)
         base = client.run(_reset_peak)
+        faults = client.run(_minor_faults)
         with get_task_stream(client) as stream:
             start = time.perf_counter()
             anchors = GeneticAnchors().fit(seqs, labels).anchors_.to_numpy()
             seconds = time.perf_counter() - start
         peaks = client.run(_peak_mb)
-        faults = client.run(_minor_faults)
-    growth = max(peaks[w] - base[w] for w in peaks)
+        after = client.run(_minor_faults)
     return {
         "seconds": seconds,
         "tasks": _task_seconds_cluster(stream),
         "anchors": anchors,
         "peak_mb": max(peaks.values()),
-        "growth_mb": growth,
-        "minor_faults": sum(faults.values()),
+        "growth_mb": max(peaks[w] - base[w] for w in peaks),
+        "minor_faults": sum(after[w] - faults[w] for w in after),
     }
 
 
@@ -231,10 +241,16 @@ def _minor_faults():
 
 
 def bench_sgt(args):
-    """One process with 1 thread, with all cores, and 2 workers x 1 thread."""
+    """One process with 1 thread, with all cores, and 2 workers x 1 thread.
+
+    With ``--repeats R`` the runs take turns (all of them once, R times):
+    this machine's speed drifts by up to 30% within minutes, and runs that
+    take turns share the drift. Times are medians over the rounds; "per
+    task" is the median over every round's tasks.
+    """
     from vgestimators.genetics import _dask  # noqa: F401 - imports before the base
 
-    n, cores = args.sequences, os.cpu_count()
+    n, cores, w = args.sequences, os.cpu_count(), args.workers
     seqs, labels = _collections(n, args.length, args.layout)
     _warm()
     held = {
@@ -244,72 +260,99 @@ def bench_sgt(args):
     print(
         f"sgt  GeneticAnchors of {n:,} sequences of {args.length} bases, "
         f"{N_SPECIES} species, partitions of {PARTITION:,} ({held}), {cores} cores"
+        + (f"; {args.repeats} rounds, medians" if args.repeats > 1 else "")
     )
-    base = _reset_peak()
-    faults = _minor_faults()
-    one_s, one_tasks, reference = _fit_local(seqs, labels, "synchronous", 1)
-    one_faults = _minor_faults() - faults
-    one_peak = _peak_mb()
-    rows = [("one process, 1 thread (synchronous)", one_s, one_tasks)]
-    for scheduler, label in (
-        ("synchronous", f"one process, all cores (synchronous, BLAS {cores} threads)"),
-        ("threads", f"one process, all cores (threads scheduler, {cores} threads)"),
-    ):
-        seconds, tasks, anchors = _fit_local(seqs, labels, scheduler, cores)
-        rows.append((label, seconds, tasks))
-        assert np.abs(anchors - reference).max() < 1e-9
-    all_cores = min(row[1] for row in rows[1:])
-    runs = [("fixed", {})]
+    runs = [
+        ("one", "one process, 1 thread (synchronous)", "synchronous", 1),
+        (
+            "blas",
+            f"one process, all cores (synchronous, BLAS {cores} threads)",
+            "synchronous",
+            cores,
+        ),
+        (
+            "threads",
+            f"one process, all cores (threads scheduler, {cores} threads)",
+            "threads",
+            cores,
+        ),
+        ("cluster", f"{w} workers x 1 thread", {}, w),
+    ]
     if args.control:
         # glibc's starting threshold chosen explicitly in the environment the
         # workers start with: the package then leaves the allocator as
         # distributed set it (the code before the fix)
-        runs.append(("control", {"MALLOC_MMAP_THRESHOLD_": "131072"}))
-    cluster = {}
-    for name, env in runs:
-        cluster[name] = _fit_cluster(seqs, labels, args.workers, env)
-        diff = float(np.abs(cluster[name]["anchors"] - reference).max())
-        cluster[name]["max_diff"] = diff
-        label = f"{args.workers} workers x 1 thread" + (
-            " (malloc fix off)" if name == "control" else ""
+        runs.append(
+            (
+                "control",
+                f"{w} workers x 1 thread (malloc fix off)",
+                {"MALLOC_MMAP_THRESHOLD_": "131072"},
+                w,
+            )
         )
-        rows.append((label, cluster[name]["seconds"], cluster[name]["tasks"]))
+    found = {key: [] for key, *_ in runs}
+    reference = None
+    for _ in range(args.repeats):
+        for key, _label, how, size in runs:
+            if isinstance(how, dict):
+                result = _fit_cluster(seqs, labels, size, how)
+            else:
+                result = _fit_local(seqs, labels, how, size)
+            if reference is None:
+                reference = result["anchors"]
+            result["max_diff"] = float(np.abs(result["anchors"] - reference).max())
+            found[key].append(result)
+
+    def seconds(key):
+        return float(np.median([r["seconds"] for r in found[key]]))
+
+    def task(key):
+        return float(np.median([t for r in found[key] for t in r["tasks"]]))
+
+    one_s = seconds("one")
+    all_cores = min(seconds("blas"), seconds("threads"))
+    spread = args.repeats > 1
     print(
         f"sgt  {'run':58s} {'time':>8s} {'seq/s':>8s} {'vs 1 thread':>11s} "
-        f"{'per task':>9s}"
+        f"{'per task':>9s}" + ("  rounds (s)" if spread else "")
     )
-    for label, seconds, tasks in rows:
+    for key, label, *_ in runs:
+        rounds = " ".join(f"{r['seconds']:.1f}" for r in found[key])
         print(
-            f"sgt  {label:58s} {seconds:7.1f}s {n / seconds:8.0f} "
-            f"{one_s / seconds:10.2f}x {np.median(tasks):8.2f}s"
+            f"sgt  {label:58s} {seconds(key):7.1f}s {n / seconds(key):8.0f} "
+            f"{one_s / seconds(key):10.2f}x {task(key):8.2f}s"
+            + (f"  {rounds}" if spread else "")
         )
-    fixed = cluster["fixed"]
-    task_ratio = np.median(fixed["tasks"]) / np.median(one_tasks)
+    task_ratio = task("cluster") / task("one")
+    max_diff = max(r["max_diff"] for rs in found.values() for r in rs)
     print(
-        f"sgt  {args.workers} workers: {one_s / fixed['seconds']:.2f}x one process with "
-        f"1 thread, {all_cores / fixed['seconds']:.2f}x one process with all cores; "
-        f"median task {task_ratio:.2f}x the main process' "
-        f"(1 thread); largest anchor difference {fixed['max_diff']:.1e}"
+        f"sgt  {w} workers: {one_s / seconds('cluster'):.2f}x one process with "
+        f"1 thread, {all_cores / seconds('cluster'):.2f}x one process with all "
+        f"cores; median task {task_ratio:.2f}x the main process' (1 thread); "
+        f"largest anchor difference {max_diff:.1e}"
     )
+    one, fixed = found["one"][0], found["cluster"][0]
     print(
-        f"sgt  peak memory: main process {one_peak:.0f} MiB (+{one_peak - base:.0f} "
-        f"over the imports), per worker {fixed['peak_mb']:.0f} MiB "
-        f"(+{fixed['growth_mb']:.0f}); minor page faults: main process "
-        f"{one_faults:,}, workers {fixed['minor_faults']:,}"
+        f"sgt  peak memory: main process {one['peak_mb']:.0f} MiB "
+        f"(+{one['growth_mb']:.0f} over the imports), per worker "
+        f"{fixed['peak_mb']:.0f} MiB (+{fixed['growth_mb']:.0f}); minor page "
+        f"faults: main process {one['minor_faults']:,}, workers "
+        f"{fixed['minor_faults']:,}"
         + (
-            f", workers with the fix off {cluster['control']['minor_faults']:,}"
-            if "control" in cluster
+            f", workers with the fix off {found['control'][0]['minor_faults']:,}"
+            if "control" in found
             else ""
         )
+        + (" (first round)" if spread else "")
     )
     return {
         "n": n,
         "one_thread_s": one_s,
         "all_cores_s": all_cores,
-        "cluster_s": fixed["seconds"],
+        "cluster_s": seconds("cluster"),
         "task_ratio": task_ratio,
         "worker_peak_mb": fixed["peak_mb"],
-        "max_diff": fixed["max_diff"],
+        "max_diff": max_diff,
     }
 
 
@@ -437,6 +480,12 @@ def main(argv=None):
     parser.add_argument("--sequences", type=int, default=1_000_000)
     parser.add_argument("--length", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="rounds of the sgt runs, taking turns (medians reported)",
+    )
     parser.add_argument(
         "--layout",
         choices=["frame", "bags"],
