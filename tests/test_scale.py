@@ -107,20 +107,61 @@ def test_dask_fit_with_a_given_alphabet_computes_no_partition(sequences):
         return rows[200 * i : 200 * (i + 1)]
 
     bag = db.from_delayed([dask.delayed(partition)(i) for i in range(3)])
+    in_memory = SGTTransformer(kmer=2).fit(rows)
     with dask.config.set(scheduler="synchronous"):
         fitted = SGTTransformer(kmer=2).fit(bag)
         assert computed == []
-        assert fitted.alphabet_ == list("ACGT")
+        assert fitted.alphabet_ == in_memory.alphabet_ == list("ACGT")
+        assert fitted.symbols_ == in_memory.symbols_
+        assert fitted.n_features_in_ == in_memory.n_features_in_ == 1
+        assert not hasattr(fitted, "feature_names_in_")
         Z = fitted.transform(bag).compute()
         assert sorted(computed) == [0, 1, 2]
-        np.testing.assert_allclose(
-            Z, SGTTransformer(kmer=2).fit(rows).transform(rows), rtol=1e-13, atol=0
-        )
+        np.testing.assert_allclose(Z, in_memory.transform(rows), rtol=1e-13, atol=0)
         # strings cannot hold a symbol of two characters: the check that fit
         # made on the rows is made where each partition is embedded
         tokens = SGTTransformer(alphabet=["A", "CG"]).fit(bag)
         with pytest.raises(ValueError, match="can never occur"):
             tokens.transform(bag).compute()
+    # what fit can check without reading a partition, it checks
+    table = dd.from_pandas(sequences, npartitions=2)
+    with pytest.raises(ValueError, match="one-column dask DataFrame"):
+        SGTTransformer().fit(table)
+    with pytest.raises(ValueError, match="sequences must be a dask Series"):
+        GeneticAnchors().fit(table, table["species"])
+
+
+def test_dask_anchors_read_each_partition_of_a_table_once(sequences):
+    # two columns of one table: dask pushes each column selection into the
+    # reader, so taken apart they would be read (and maybe placed) twice
+    import dask
+
+    reads = []
+
+    def read(i):
+        reads.append(i)
+        return sequences.iloc[200 * i : 200 * (i + 1)].reset_index(drop=True)
+
+    table = dd.from_map(read, range(3))
+    reference = GeneticAnchors().fit(sequences["sequence"], sequences["species"])
+    with dask.config.set(scheduler="synchronous"):
+        fitted = GeneticAnchors().fit(table["sequence"], table["species"])
+    assert sorted(reads) == [0, 1, 2]
+    np.testing.assert_allclose(
+        fitted.anchors_.to_numpy(), reference.anchors_.to_numpy(), rtol=0, atol=1e-12
+    )
+    pd.testing.assert_series_equal(fitted.counts_, reference.counts_)
+    # sequences and labels of two collections are paired by position, not
+    # by index (as in memory), also when their indexes differ
+    labels = sequences["species"].reset_index(drop=True)
+    labels.index = labels.index + 1000
+    apart = GeneticAnchors().fit(
+        dd.from_pandas(sequences["sequence"], npartitions=3),
+        dd.from_pandas(labels, npartitions=3),
+    )
+    np.testing.assert_allclose(
+        apart.anchors_.to_numpy(), reference.anchors_.to_numpy(), rtol=0, atol=1e-12
+    )
 
 
 def test_grid_search_of_the_whole_pipeline_on_a_local_cluster(client):

@@ -309,6 +309,7 @@ class GeneticAnchors(TransformerMixin, BaseEstimator):
                 "n_components (PCA over all sequences) is not available for dask "
                 "collections; reduce the anchors afterwards, or fit on a sample."
             )
+        _dask.one_column(sequences, "sequences")
         if isinstance(embedder, SGTTransformer):
             embedder.fit(sequences)
         else:

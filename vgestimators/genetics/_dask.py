@@ -18,8 +18,12 @@ def is_dask_collection(value):
     return hasattr(value, "__dask_graph__") and hasattr(value, "to_delayed")
 
 
-def _partitions(collection, name):
-    """The delayed partitions of a dask Series, one-column DataFrame or Bag."""
+def one_column(collection, name):
+    """A dask Series, Bag or Array of values (a one-column DataFrame's column).
+
+    Builds nothing and computes nothing: the check of a fit that reads no
+    partition.
+    """
     import dask.dataframe as dd
 
     if isinstance(collection, dd.DataFrame):
@@ -29,7 +33,12 @@ def _partitions(collection, name):
                 f"dask Bag; got a DataFrame with columns {list(collection.columns)}."
             )
         collection = collection[collection.columns[0]]
-    parts = collection.to_delayed()
+    return collection
+
+
+def _partitions(collection, name):
+    """The delayed partitions of a dask Series, one-column DataFrame or Bag."""
+    parts = one_column(collection, name).to_delayed()
     if hasattr(parts, "ravel"):  # a dask Array gives an array of blocks
         parts = list(parts.ravel())
     return list(parts)
@@ -91,7 +100,6 @@ def class_sums(embedder, sequences, labels):
     """
     import dask
 
-    seq_parts = _partitions(sequences, "sequences")
     if labels is None:
         raise ValueError("labels are required: one class label per sequence.")
     if not is_dask_collection(labels):
@@ -99,17 +107,71 @@ def class_sums(embedder, sequences, labels):
             "with dask sequences, labels must be a dask collection partitioned "
             "like them (e.g. sequences=ddf['sequence'], labels=ddf['species'])."
         )
-    label_parts = _partitions(labels, "labels")
-    if len(label_parts) != len(seq_parts):
-        raise ValueError(
-            f"sequences have {len(seq_parts)} partitions and labels "
-            f"{len(label_parts)}; take both from one dask collection."
-        )
-    pieces = [
-        dask.delayed(_partition_sums)(embedder, s, y, k)
-        for k, (s, y) in enumerate(zip(seq_parts, label_parts, strict=True))
-    ]
+    if _is_dataframe(sequences) and _is_dataframe(labels):
+        # one task per partition makes both: two columns of one table are then
+        # read once (dask pushes each column selection into the reader, so
+        # apart they are read twice, maybe on two workers), and the partition
+        # is embedded where it was read
+        seqs, labs = one_column(sequences, "sequences"), one_column(labels, "labels")
+        _check_partitions(seqs.npartitions, labs.npartitions)
+        pieces = [
+            dask.delayed(_pair_sums)(embedder, pair, k)
+            for k, pair in enumerate(_paired(seqs, labs))
+        ]
+    else:
+        seq_parts = _partitions(sequences, "sequences")
+        label_parts = _partitions(labels, "labels")
+        _check_partitions(len(seq_parts), len(label_parts))
+        pieces = [
+            dask.delayed(_partition_sums)(embedder, s, y, k)
+            for k, (s, y) in enumerate(zip(seq_parts, label_parts, strict=True))
+        ]
     return dask.delayed(_combine)(pieces).compute()
+
+
+def _check_partitions(n_sequences, n_labels):
+    if n_sequences != n_labels:
+        raise ValueError(
+            f"sequences have {n_sequences} partitions and labels "
+            f"{n_labels}; take both from one dask collection."
+        )
+
+
+def _is_dataframe(collection):
+    import dask.dataframe as dd
+
+    return isinstance(collection, dd.Series | dd.DataFrame)
+
+
+def _paired(sequences, labels):
+    """Delayed two-column partitions (sequence, label), paired by position."""
+    import dask.dataframe as dd
+
+    meta = pd.DataFrame(
+        {"sequence": pd.Series(dtype=object), "label": pd.Series(dtype=object)}
+    )
+    pairs = dd.map_partitions(
+        _pair,
+        sequences,
+        labels,
+        align_dataframes=False,
+        meta=meta,
+        enforce_metadata=False,
+    )
+    return pairs.to_delayed()
+
+
+def _pair(sequences, labels):
+    return pd.DataFrame(
+        {
+            "sequence": np.asarray(sequences, dtype=object),
+            "label": np.asarray(labels, dtype=object),
+        }
+    )
+
+
+def _pair_sums(embedder, pair, index):
+    return _partition_sums(embedder, pair["sequence"], pair["label"], index)
 
 
 def _partition_sums(embedder, sequences, labels, index):

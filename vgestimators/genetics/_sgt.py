@@ -198,6 +198,7 @@ class SGTTransformer(TransformerMixin, BaseEstimator):
             if self.alphabet is None:
                 X = [_dask.symbols(X, self.case_sensitive)]
             else:
+                _dask.one_column(X, "X")
                 X = [self._given_alphabet()]
         validate_data(self, X, reset=True, skip_check_array=True, ensure_2d=False)
         self.n_features_in_ = 1
@@ -342,14 +343,13 @@ def _check_text(rows, alphabet):
     dask collection is not read at fit when the alphabet is given, at
     transform (where each partition is embedded).
     """
-    if any(isinstance(r, str) for r in rows):
-        long = [s for s in alphabet if not (isinstance(s, str) and len(s) == 1)]
-        if long:
-            raise ValueError(
-                "Sequences given as strings are read one character at a "
-                f"time, so the alphabet symbols {long[:5]} can never occur; "
-                "give such sequences as lists of tokens."
-            )
+    long = [s for s in alphabet if not (isinstance(s, str) and len(s) == 1)]
+    if long and any(isinstance(r, str) for r in rows):
+        raise ValueError(
+            "Sequences given as strings are read one character at a "
+            f"time, so the alphabet symbols {long[:5]} can never occur; "
+            "give such sequences as lists of tokens."
+        )
 
 
 def _kmer_names(alphabet, k):
