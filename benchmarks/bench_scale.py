@@ -133,24 +133,43 @@ def _collections(n, length, layout):
     return seqs, labels
 
 
+# the tasks that embed one partition (sequences and labels from one table,
+# or from two collections)
+_EMBED_TASKS = ("_pair_sums", "_partition_sums")
+
+
 def _task_seconds_local(profiler):
-    """Compute time of each ``_partition_sums`` task under a local scheduler."""
+    """Compute time of each embedding task under a local scheduler."""
     return [
         r.end_time - r.start_time
         for r in profiler.results
-        if str(r.key).startswith("_partition_sums")
+        if str(r.key).startswith(_EMBED_TASKS)
+    ]
+
+
+def _embed_steps(stream, action):
+    """(worker, start, seconds) of each ``action`` of the embedding tasks."""
+    return [
+        (task["worker"], part["start"], part["stop"] - part["start"])
+        for task in stream.data
+        if str(task["key"]).startswith(_EMBED_TASKS)
+        for part in task["startstops"]
+        if part["action"] == action
     ]
 
 
 def _task_seconds_cluster(stream):
-    """Compute time of each ``_partition_sums`` task on the cluster's workers."""
-    return [
-        part["stop"] - part["start"]
-        for task in stream.data
-        if str(task["key"]).startswith("_partition_sums")
-        for part in task["startstops"]
-        if part["action"] == "compute"
-    ]
+    """Compute time of each embedding task on the cluster's workers."""
+    return [seconds for _, _, seconds in _embed_steps(stream, "compute")]
+
+
+def _first_tasks(stream):
+    """Compute time of each worker's first embedding task."""
+    first = {}
+    for worker, start, seconds in _embed_steps(stream, "compute"):
+        if worker not in first or start < first[worker][0]:
+            first[worker] = (start, seconds)
+    return [seconds for _, seconds in first.values()]
 
 
 def _warm():
@@ -237,6 +256,8 @@ def _fit_cluster(seqs, labels, client):
     return {
         "seconds": seconds,
         "tasks": _task_seconds_cluster(stream),
+        "first_tasks": _first_tasks(stream),
+        "transfers": [t for _, _, t in _embed_steps(stream, "transfer")],
         "anchors": anchors,
         "peak_mb": max(peaks.values()),
         "growth_mb": max(peaks[w] - base[w] for w in peaks),
@@ -253,8 +274,9 @@ def bench_sgt(args):
 
     With ``--repeats R`` the runs take turns (all of them once, R times):
     this machine's speed drifts by up to 30% within minutes, and runs that
-    take turns share the drift. Times are medians over the rounds; "per
-    task" is the median over every round's tasks. Each cluster is started
+    take turns share the drift (each round starts one run later). Times
+    are medians over the rounds, ratios the median of each round's ratio;
+    "per task" is the median over every round's tasks. Each cluster is started
     once, before the first round, and kept: the first round is the one of
     fresh processes (their memory not yet grown), the others are not.
     """
@@ -309,8 +331,9 @@ def bench_sgt(args):
             for key, _label, how, size in runs
             if isinstance(how, dict)
         }
-        for _ in range(args.repeats):
-            for key, _label, how, size in runs:
+        for r in range(args.repeats):
+            # each round starts one run later: none always runs first
+            for key, _label, how, size in runs[r % len(runs) :] + runs[: r % len(runs)]:
                 if key in clients:
                     result = _fit_cluster(seqs, labels, clients[key])
                 else:
@@ -321,53 +344,78 @@ def bench_sgt(args):
                 result["max_diff"] = float(diff)
                 found[key].append(result)
 
-    def seconds(key):
-        return float(np.median([r["seconds"] for r in found[key]]))
+    def times(key):
+        return np.array([r["seconds"] for r in found[key]])
 
     def task(key):
         return float(np.median([t for r in found[key] for t in r["tasks"]]))
 
-    one_s = seconds("one")
-    all_cores = min(seconds("blas"), seconds("threads"))
+    def ratio(numerator, denominator):
+        """Median over the rounds of one round's ratio (runs of a round
+        share the machine's drift), with the range when there are rounds."""
+        each = numerator / denominator
+        text = f"{np.median(each):.2f}x"
+        if len(each) > 1:
+            text += f" ({each.min():.2f}-{each.max():.2f})"
+        return text
+
+    one = times("one")
+    all_cores = np.minimum(times("blas"), times("threads"))
     spread = args.repeats > 1
     print(
-        f"sgt  {'run':58s} {'time':>8s} {'seq/s':>8s} {'vs 1 thread':>11s} "
+        f"sgt  {'run':58s} {'time':>8s} {'seq/s':>8s} {'vs 1 thread':>17s} "
         f"{'per task':>9s}" + ("  rounds (s)" if spread else "")
     )
     for key, label, *_ in runs:
-        rounds = " ".join(f"{r['seconds']:.1f}" for r in found[key])
+        median = float(np.median(times(key)))
+        rounds = " ".join(f"{t:.1f}" for t in times(key))
         print(
-            f"sgt  {label:58s} {seconds(key):7.1f}s {n / seconds(key):8.0f} "
-            f"{one_s / seconds(key):10.2f}x {task(key):8.2f}s"
+            f"sgt  {label:58s} {median:7.1f}s {n / median:8.0f} "
+            f"{ratio(one, times(key)):>17s} {task(key):8.2f}s"
             + (f"  {rounds}" if spread else "")
         )
     task_ratio = task("cluster") / task("one")
     max_diff = max(r["max_diff"] for rs in found.values() for r in rs)
     print(
-        f"sgt  {w} workers: {one_s / seconds('cluster'):.2f}x one process with "
-        f"1 thread, {all_cores / seconds('cluster'):.2f}x one process with all "
-        f"cores; median task {task_ratio:.2f}x the main process' (1 thread); "
-        f"largest anchor difference {max_diff:.1e}"
+        f"sgt  {w} workers: {ratio(one, times('cluster'))} one process with "
+        f"1 thread, {ratio(all_cores, times('cluster'))} one process with all "
+        f"cores (the faster of the two, each round); median task "
+        f"{task_ratio:.2f}x the main process' (1 thread); largest anchor "
+        f"difference {max_diff:.1e}"
     )
-    one, fixed = found["one"][0], found["cluster"][0]
+    first = found["cluster"][0]
+    later = [t for r in found["cluster"][1:] for t in r["first_tasks"]]
+    transfers = [t for r in found["cluster"] for t in r["transfers"]]
     print(
-        f"sgt  peak memory: main process {one['peak_mb']:.0f} MiB "
-        f"(+{one['growth_mb']:.0f} over the imports), per worker "
-        f"{fixed['peak_mb']:.0f} MiB (+{fixed['growth_mb']:.0f}); minor page "
-        f"faults: main process {one['minor_faults']:,}, workers "
+        f"sgt  {w} workers: first task of each fresh worker "
+        + ", ".join(f"{t:.2f}" for t in first["first_tasks"])
+        + " s"
+        + (
+            f" (first task of a later round: median {np.median(later):.2f} s)"
+            if later
+            else ""
+        )
+        + f"; {len(transfers)} partitions moved between workers"
+        + (f", {sum(transfers):.1f} s in all" if transfers else "")
+    )
+    one_run, fixed = found["one"][0], found["cluster"][0]
+    print(
+        f"sgt  peak memory{' (first round)' if spread else ''}: main process "
+        f"{one_run['peak_mb']:.0f} MiB (+{one_run['growth_mb']:.0f} during the "
+        f"run), per worker {fixed['peak_mb']:.0f} MiB (+{fixed['growth_mb']:.0f}); "
+        f"minor page faults: main process {one_run['minor_faults']:,}, workers "
         f"{fixed['minor_faults']:,}"
         + (
             f", workers with the fix off {found['control'][0]['minor_faults']:,}"
             if "control" in found
             else ""
         )
-        + (" (first round)" if spread else "")
     )
     return {
         "n": n,
-        "one_thread_s": one_s,
-        "all_cores_s": all_cores,
-        "cluster_s": seconds("cluster"),
+        "one_thread_s": float(np.median(one)),
+        "all_cores_s": float(np.median(all_cores)),
+        "cluster_s": float(np.median(times("cluster"))),
         "task_ratio": task_ratio,
         "worker_peak_mb": fixed["peak_mb"],
         "max_diff": max_diff,
@@ -522,6 +570,8 @@ def main(argv=None):
     parser.add_argument("--embeddings", type=int, default=1_000_000)
     parser.add_argument("--child-images", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
     if args.child_images:
         mode, folder, n, out = args.child_images
         return _images_child(mode, folder, int(n), out)
