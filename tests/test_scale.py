@@ -121,8 +121,12 @@ def test_dask_fit_with_a_given_alphabet_computes_no_partition(sequences):
         # strings cannot hold a symbol of two characters: the check that fit
         # made on the rows is made where each partition is embedded
         tokens = SGTTransformer(alphabet=["A", "CG"]).fit(bag)
-        with pytest.raises(ValueError, match="can never occur"):
+        with pytest.raises(ValueError, match=r"partition \d: .*can never occur"):
             tokens.transform(bag).compute()
+        # an input error names the partition and its row
+        broken = db.from_sequence(["ACGT", "ACGT", "AC", None], npartitions=2)
+        with pytest.raises(ValueError, match="partition 1: X row 1: missing"):
+            fitted.transform(broken).compute()
     # what fit can check without reading a partition, it checks
     table = dd.from_pandas(sequences, npartitions=2)
     with pytest.raises(ValueError, match="one-column dask DataFrame"):

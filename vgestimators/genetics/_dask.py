@@ -71,21 +71,29 @@ def transform(embedder, sequences, n_features):
 
     blocks = [
         da.from_delayed(
-            dask.delayed(_embed)(embedder, part, n_features),
+            dask.delayed(_embed)(embedder, part, n_features, k),
             shape=(np.nan, n_features),
             dtype=np.float64,
         )
-        for part in _partitions(sequences, "sequences")
+        for k, part in enumerate(_partitions(sequences, "sequences"))
     ]
     return da.concatenate(blocks, axis=0, allow_unknown_chunksizes=True)
 
 
-def _embed(embedder, part, n_features):
+def _embed(embedder, part, n_features, index):
     restore_thresholds()  # dask workers turn glibc's adaptation off
     rows = _as_list(part)
     if not rows:
         return np.zeros((0, n_features))
-    return np.asarray(embedder.transform(rows), dtype=np.float64)
+    return _transform(embedder, rows, index)
+
+
+def _transform(embedder, rows, index):
+    """``embedder.transform(rows)``; an input error names the partition."""
+    try:
+        return np.asarray(embedder.transform(rows), dtype=np.float64)
+    except ValueError as error:
+        raise ValueError(f"partition {index}: {error}") from error
 
 
 def class_sums(embedder, sequences, labels):
@@ -190,7 +198,7 @@ def _partition_sums(embedder, sequences, labels, index):
             f"partition {index}: sequences at rows {missing[:10]} of the "
             "partition have no label."
         )
-    E = np.asarray(embedder.transform(rows), dtype=np.float64)
+    E = _transform(embedder, rows, index)
     classes, inverse = np.unique(np.asarray(labels), return_inverse=True)
     sums = np.zeros((len(classes), E.shape[1]))
     np.add.at(sums, inverse, E)
