@@ -277,8 +277,9 @@ def bench_sgt(args):
     take turns share the drift (each round starts one run later). Times
     are medians over the rounds, ratios the median of each round's ratio;
     "per task" is the median over every round's tasks. Each cluster is started
-    once, before the first round, and kept: the first round is the one of
-    fresh processes (their memory not yet grown), the others are not.
+    once, before the first round, and kept (idle during the other runs):
+    the first round is the one of fresh processes (their memory not yet
+    grown), the others are not.
     """
     from vgestimators.genetics import _dask  # noqa: F401 - imports before the base
 
