@@ -168,6 +168,45 @@ def test_dask_anchors_read_each_partition_of_a_table_once(sequences):
     )
 
 
+def test_dask_tables_of_files(sequences, tmp_path):
+    # Parquet files, one of them empty, and labels read from another table
+    # (dask may merge small files once it reads one column)
+    import dask
+
+    pytest.importorskip("pyarrow", reason="needs pyarrow for Parquet files")
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        for i in range(4):
+            sequences.iloc[150 * i : 150 * (i + 1)].to_parquet(
+                tmp_path / folder / f"part{i}.parquet"
+            )
+        sequences.iloc[:0].to_parquet(tmp_path / folder / "part4.parquet")
+    table = dd.read_parquet(tmp_path / "a")
+    other = dd.read_parquet(tmp_path / "b")
+    reference = GeneticAnchors().fit(sequences["sequence"], sequences["species"])
+    with dask.config.set(scheduler="synchronous"):
+        for labels in (table["species"], other["species"]):
+            fitted = GeneticAnchors().fit(table["sequence"], labels)
+            np.testing.assert_allclose(
+                fitted.anchors_.to_numpy(),
+                reference.anchors_.to_numpy(),
+                rtol=0,
+                atol=1e-12,
+            )
+        # transform of dask input: lazy, equal to the in-memory transform
+        Z = fitted.transform(table["sequence"])
+        assert hasattr(Z, "compute")
+        # SGT is computed in batches: a row's last bit may depend on its batch
+        np.testing.assert_allclose(
+            Z.compute(),
+            reference.transform(sequences["sequence"]),
+            rtol=1e-13,
+            atol=1e-12,
+        )
+    with pytest.raises(TypeError, match="labels are a dask collection but"):
+        GeneticAnchors().fit(sequences["sequence"], table["species"])
+
+
 def test_grid_search_of_the_whole_pipeline_on_a_local_cluster(client):
     import joblib
     from sklearn.model_selection import GridSearchCV

@@ -197,6 +197,12 @@ class GeneticAnchors(TransformerMixin, BaseEstimator):
             embedder = clone(self.embedder)
         from . import _dask
 
+        if _dask.is_dask_collection(labels) and not _dask.is_dask_collection(sequences):
+            raise TypeError(
+                "labels are a dask collection but sequences are not; give both "
+                "as dask collections of one table (e.g. sequences=ddf['sequence'], "
+                "labels=ddf['species']) or both in memory."
+            )
         if _dask.is_dask_collection(sequences):
             classes, raw, counts, E = self._fit_dask(embedder, sequences, labels)
         else:
@@ -260,14 +266,21 @@ class GeneticAnchors(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         sequences : ${sequences_type}
-            Sequences, as in :meth:`fit`.
+            Sequences, as in :meth:`fit`; a dask collection is embedded
+            partition by partition where it lives.
 
         Returns
         -------
         X_new : ndarray of shape (n_sequences, n_features_out)
-            Embeddings standardised (and projected) like ``anchors_``.
+            Embeddings standardised (and projected) like ``anchors_``; a
+            lazy dask array, one chunk per computed partition, for dask
+            input.
         """
         check_is_fitted(self)
+        from . import _dask
+
+        if _dask.is_dask_collection(sequences):
+            return _dask.transform(self, sequences, self.anchors_.shape[1])
         validate_data(
             self, sequences, reset=False, skip_check_array=True, ensure_2d=False
         )

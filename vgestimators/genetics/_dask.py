@@ -45,6 +45,8 @@ def _partitions(collection, name):
 
 
 def _as_list(part):
+    if len(part) == 0:  # an empty file or partition
+        return []
     if isinstance(part, pd.Series | pd.DataFrame | np.ndarray):
         return np.asarray(part, dtype=object).reshape(len(part), -1)[:, 0].tolist()
     return list(part)
@@ -115,7 +117,7 @@ def class_sums(embedder, sequences, labels):
             "with dask sequences, labels must be a dask collection partitioned "
             "like them (e.g. sequences=ddf['sequence'], labels=ddf['species'])."
         )
-    if _is_dataframe(sequences) and _is_dataframe(labels):
+    if _same_table(sequences, labels):
         # one task per partition makes both: two columns of one table are then
         # read once (dask pushes each column selection into the reader, so
         # apart they are read twice, maybe on two workers), and the partition
@@ -145,10 +147,23 @@ def _check_partitions(n_sequences, n_labels):
         )
 
 
-def _is_dataframe(collection):
+def _same_table(sequences, labels):
+    """True for columns of one dask DataFrame (``ddf["a"]``, ``ddf["b"]``).
+
+    Only those are paired in one task: columns of two tables may be split
+    into different partitions once dask reads a single column (it merges
+    small files), and pairing their tasks would fail. Tells by the frame
+    each column was selected from, and says False when it cannot tell.
+    """
     import dask.dataframe as dd
 
-    return isinstance(collection, dd.Series | dd.DataFrame)
+    if not all(isinstance(c, dd.Series | dd.DataFrame) for c in (sequences, labels)):
+        return False
+    try:
+        frames = [c.expr.frame._name for c in (sequences, labels)]
+    except AttributeError:
+        return False
+    return frames[0] == frames[1]
 
 
 def _paired(sequences, labels):
