@@ -276,7 +276,8 @@ def test_input_forms_agree():
 
 def test_case_sensitive_option():
     lower = [s.lower() for s in SEQS]
-    X = SGTTransformer(case_sensitive=True).fit_transform(lower)
+    with pytest.warns(UserWarning, match="4 of 4 sequences have no symbol"):
+        X = SGTTransformer(case_sensitive=True).fit_transform(lower)
     assert not X.any()  # "acgt" is not in "ACGT"
     X = SGTTransformer(case_sensitive=True, alphabet="acgt").fit_transform(lower)
     np.testing.assert_array_equal(X, SGTTransformer().fit_transform(SEQS))
@@ -369,6 +370,10 @@ def test_bad_parameters_raise():
         SGTTransformer(alphabet="ACGa").fit(SEQS)
     with pytest.raises(ValueError, match="can never occur"):
         SGTTransformer(alphabet=["A", "CG"]).fit(SEQS)
+    # a row with no symbol of the alphabet (a wrong column?) is not silent
+    with pytest.warns(UserWarning, match=r"1 of 2 sequences have no symbol.*row 1"):
+        Z = SGTTransformer().fit(SEQS).transform(["ACGT", "S123"])
+    assert not Z[1].any()
     # fitted on tokens, strings are refused at transform too (not all unknown)
     tokens = SGTTransformer(alphabet=["A", "CG"]).fit([["A", "CG", "A"]])
     with pytest.raises(ValueError, match="can never occur"):

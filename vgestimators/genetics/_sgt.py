@@ -14,6 +14,7 @@ from sklearn.utils.validation import (
 )
 
 from ..utils._docstrings import substitute
+from ..utils._warnings import warn_user
 from ._input import as_rows, encode, normalise, symbols_in
 from ._sgt_kernel import sgt_codes
 
@@ -305,10 +306,19 @@ class SGTTransformer(TransformerMixin, BaseEstimator):
                 f"the alphabet {self.alphabet_}; use unknown='skip' (keep its "
                 "place) or unknown='drop' (remove it)."
             )
+        row_of = np.repeat(np.arange(len(lengths)), lengths)
+        known = np.bincount(row_of[~missing], minlength=len(lengths))
+        blank = np.flatnonzero((lengths > 0) & (known == 0))
+        if len(blank):
+            example = str(rows[blank[0]])
+            warn_user(
+                f"{len(blank)} of {len(lengths)} sequences have no symbol of the "
+                f"alphabet {self.alphabet_} (e.g. row {blank[0]}: "
+                f"{example[:30]!r}{'...' if len(example) > 30 else ''}); their SGT "
+                "rows are all zeros. Is this the sequence column?"
+            )
         if self.unknown == "drop":
-            row_of = np.repeat(np.arange(len(lengths)), lengths)
-            keep = ~missing
-            return codes[keep], np.bincount(row_of[keep], minlength=len(lengths))
+            return codes[~missing], known
         return codes, lengths
 
     def _embed(self, codes, lengths, n_symbols):
