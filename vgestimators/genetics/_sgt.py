@@ -60,6 +60,8 @@ class SGTTransformer(TransformerMixin, BaseEstimator):
         sequence; "drop" removes them before anything else (also before
         k-mers are formed); "error" raises a ValueError naming the row, the
         symbol and its position. A k-mer with an unknown symbol is unknown.
+        A sequence with no known symbol (k-mer) at all gets a row of zeros
+        and a warning that says how many there are and names the first.
     case_sensitive : bool, default=False
         By default strings (sequences, tokens and alphabet symbols) are
         compared upper-cased, so "acgt" and "ACGT" are the same sequence.
