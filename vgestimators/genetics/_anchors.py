@@ -205,6 +205,8 @@ class GeneticAnchors(TransformerMixin, BaseEstimator):
             )
         if _dask.is_dask_collection(sequences):
             classes, raw, counts, E = self._fit_dask(embedder, sequences, labels)
+            if hasattr(self, "feature_names_in_"):  # of an earlier fit
+                del self.feature_names_in_
         else:
             validate_data(
                 self, sequences, reset=True, skip_check_array=True, ensure_2d=False

@@ -152,18 +152,21 @@ def _same_table(sequences, labels):
 
     Only those are paired in one task: columns of two tables may be split
     into different partitions once dask reads a single column (it merges
-    small files), and pairing their tasks would fail. Tells by the frame
-    each column was selected from, and says False when it cannot tell.
+    small files), and pairing their tasks would fail. True only when both
+    are plain column selections of the same frame (a filtered or
+    transformed column may have other rows), False when it cannot tell.
     """
     import dask.dataframe as dd
 
     if not all(isinstance(c, dd.Series | dd.DataFrame) for c in (sequences, labels)):
         return False
     try:
-        frames = [c.expr.frame._name for c in (sequences, labels)]
+        exprs = [c.expr for c in (sequences, labels)]
+        if any(type(e).__name__ != "Projection" for e in exprs):
+            return False
+        return exprs[0].frame._name == exprs[1].frame._name
     except AttributeError:
         return False
-    return frames[0] == frames[1]
 
 
 def _paired(sequences, labels):

@@ -60,8 +60,10 @@ class SGTTransformer(TransformerMixin, BaseEstimator):
         sequence; "drop" removes them before anything else (also before
         k-mers are formed); "error" raises a ValueError naming the row, the
         symbol and its position. A k-mer with an unknown symbol is unknown.
-        A sequence with no known symbol (k-mer) at all gets a row of zeros
-        and a warning that says how many there are and names the first.
+        A sequence with no symbol of the alphabet at all gets a row of
+        zeros and a warning that says how many there are and names the
+        first (one whose symbols are known but too few or too far apart to
+        form a known k-mer also gets zeros, without a warning).
     case_sensitive : bool, default=False
         By default strings (sequences, tokens and alphabet symbols) are
         compared upper-cased, so "acgt" and "ACGT" are the same sequence.
