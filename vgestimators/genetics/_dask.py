@@ -123,7 +123,6 @@ def class_sums(embedder, sequences, labels):
         # apart they are read twice, maybe on two workers), and the partition
         # is embedded where it was read
         seqs, labs = one_column(sequences, "sequences"), one_column(labels, "labels")
-        _check_partitions(seqs.npartitions, labs.npartitions)
         pieces = [
             dask.delayed(_pair_sums)(embedder, pair, k)
             for k, pair in enumerate(_paired(seqs, labs))
